@@ -1,0 +1,30 @@
+"""SAM models: builders from the stock classes, the registry and checkpoint loading."""
+
+from .builders import OFFICIAL_SPECS, TEST_SPEC, SamSpec, build_sam_from_spec
+from .registry import (
+    CheckpointError,
+    ModelEntry,
+    available_models,
+    file_md5,
+    load_sam,
+    read_checkpoint,
+    register_model,
+    register_shipped,
+    save_checkpoint,
+)
+
+__all__ = [
+    "OFFICIAL_SPECS",
+    "TEST_SPEC",
+    "CheckpointError",
+    "ModelEntry",
+    "SamSpec",
+    "available_models",
+    "build_sam_from_spec",
+    "file_md5",
+    "load_sam",
+    "read_checkpoint",
+    "register_model",
+    "register_shipped",
+    "save_checkpoint",
+]

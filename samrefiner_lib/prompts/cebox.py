@@ -1,0 +1,224 @@
+"""Context-aware elastic box, CEBox (METHOD.md section 1.2).
+
+A coarse mask that misses part of its object (false negatives) has a tight box that is too small,
+and SAM will not segment outside a box. CEBox grows each side of the box where the strip just
+outside it looks like the object, judged by the cosine similarity between SAM's image embedding
+and the mean embedding of the coarse mask.
+
+The reference code upsamples the whole CxHxW embedding to the image size to get the similarity
+map (about 1 GB for a 1024 x 1024 image with C = 256). Here only the pixels of the strips being
+tested are computed, with the same bilinear weights (PyTorch's ``align_corners=False``), so the
+decisions are the same as with the full map (see :func:`similarity_map`, used by the tests).
+
+Differences from the reference code, all deliberate and documented:
+
+* the valid (un-padded) part of the embedding has ``ceil(input_side * h / img_size)`` cells (the
+  reference code rounds down and drops a partly filled row or column);
+* a strip that would leave the image is clipped to it (the reference code refuses to expand a side
+  whose strip touches column or row 0);
+* strips span the whole side of the box, last row/column included;
+* ``rounds`` > 1 repeats the check on the grown box (the paper's progressive expansion); the
+  reference code does one check per refinement iteration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .boxes import mask_bbox
+
+
+def valid_embedding_size(
+    input_size: tuple[int, int], img_size: int, embedding_size: tuple[int, int]
+) -> tuple[int, int]:
+    """Number of embedding rows and columns that cover real (un-padded) image pixels."""
+    eh, ew = embedding_size
+    return (
+        min(eh, max(1, math.ceil(input_size[0] * eh / img_size))),
+        min(ew, max(1, math.ceil(input_size[1] * ew / img_size))),
+    )
+
+
+def _nearest_index(n_out: int, n_in: int) -> np.ndarray:
+    """Source index of each output cell for nearest resizing (PyTorch ``mode='nearest'``)."""
+    return np.minimum(np.floor(np.arange(n_out) * (n_in / n_out)).astype(np.int64), n_in - 1)
+
+
+def _bilinear_matrix(out_idx: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
+    """Rows of the 1-D bilinear resize (n_in -> n_out, align_corners=False) for ``out_idx``.
+
+    Returns a len(out_idx) x n_in float32 matrix whose rows sum to one.
+    """
+    src = (out_idx.astype(np.float64) + 0.5) * (n_in / n_out) - 0.5
+    src = np.maximum(src, 0.0)
+    lo = np.floor(src).astype(np.int64)
+    lo = np.minimum(lo, n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    mat = np.zeros((out_idx.size, n_in), np.float64)
+    rows = np.arange(out_idx.size)
+    np.add.at(mat, (rows, lo), 1.0 - frac)
+    np.add.at(mat, (rows, hi), frac)
+    return mat.astype(np.float32)
+
+
+def query_embedding(mask: np.ndarray, features: torch.Tensor) -> torch.Tensor:
+    """Mean embedding of the mask: the CEBox query vector.
+
+    Arguments:
+      mask: HxW bool, non-empty, at the original resolution.
+      features: Cxhxw, the valid (un-padded) part of the image embedding.
+
+    Returns:
+      torch.Tensor: (C,) query vector.
+    """
+    h, w = mask.shape
+    vh, vw = features.shape[-2:]
+    cells = mask[np.ix_(_nearest_index(vh, h), _nearest_index(vw, w))]
+    if not cells.any():
+        # A mask smaller than the sampling stride can miss every sampled pixel: fall back to
+        # the cells its pixels fall into.
+        ys, xs = np.nonzero(mask)
+        cells = np.zeros((vh, vw), bool)
+        cells[(ys * vh) // h, (xs * vw) // w] = True
+    sel = torch.from_numpy(cells).to(features.device)
+    return features[:, sel].mean(dim=1)
+
+
+def strip_similarity(
+    features: torch.Tensor,
+    query: torch.Tensor,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    image_size: tuple[int, int],
+) -> torch.Tensor:
+    """Cosine similarity between ``query`` and the upsampled embedding on a grid of pixels.
+
+    Arguments:
+      features: Cxhxw, valid part of the image embedding.
+      query: (C,) query vector.
+      rows, cols: pixel row and column indices (original image) of the strip.
+      image_size: (H, W) of the original image.
+
+    Returns:
+      torch.Tensor: len(rows) x len(cols) cosine similarities.
+    """
+    vh, vw = features.shape[-2:]
+    ry = torch.from_numpy(_bilinear_matrix(rows, image_size[0], vh)).to(features)
+    rx = torch.from_numpy(_bilinear_matrix(cols, image_size[1], vw)).to(features)
+    up = torch.einsum("yh,chw,xw->cyx", ry, features, rx)
+    dots = torch.einsum("c,cyx->yx", query, up)
+    norms = up.norm(dim=0) * query.norm()
+    return dots / norms.clamp_min(1e-12)
+
+
+def similarity_map(mask: np.ndarray, features: torch.Tensor) -> torch.Tensor:
+    """The full HxW cosine-similarity map, computed as the reference code does (for tests/plots).
+
+    It upsamples the whole embedding; use it on small images only.
+    """
+    h, w = mask.shape
+    query = query_embedding(mask, features)
+    up = torch.nn.functional.interpolate(
+        features[None], size=(h, w), mode="bilinear", align_corners=False
+    )[0]
+    up = up / up.norm(dim=0, keepdim=True).clamp_min(1e-12)
+    return torch.einsum("c,chw->hw", query / query.norm(), up)
+
+
+@dataclass(frozen=True)
+class CEBoxResult:
+    """Outcome of CEBox for one mask.
+
+    Attributes:
+      box: the final box (x0, y0, x1, y1), inclusive pixel indices.
+      tight_box: the tight box it started from.
+      expanded: whether any side moved.
+      rounds: number of rounds in which at least one side moved.
+    """
+
+    box: tuple[int, int, int, int]
+    tight_box: tuple[int, int, int, int]
+    expanded: bool
+    rounds: int
+
+
+def context_elastic_box(
+    mask: np.ndarray,
+    features: torch.Tensor,
+    lam: float = 0.1,
+    sim_threshold: float = 0.5,
+    step_fraction: float = 0.1,
+    step_cap: float = 10.0,
+    rounds: int = 1,
+    query: torch.Tensor | None = None,
+) -> CEBoxResult:
+    """Grow the tight box of ``mask`` towards image regions similar to the mask.
+
+    For each side, the strip just outside it (width ``min(step_fraction * side length,
+    step_cap)`` pixels, truncated to an integer) is tested: if the fraction of its pixels whose
+    similarity exceeds ``sim_threshold`` is greater than ``lam``, the side moves out by the strip
+    width. This repeats on the grown box for up to ``rounds`` rounds, stopping early when no side
+    moves.
+
+    Arguments:
+      mask: HxW bool, non-empty, original resolution.
+      features: Cxhxw valid (un-padded) part of the image embedding
+        (see :func:`valid_embedding_size`).
+      lam: fraction of similar pixels a strip needs (strictly more) to be taken.
+      sim_threshold: cosine similarity above which a pixel counts as similar.
+      step_fraction, step_cap: strip width = min(step_fraction * side length, step_cap) pixels.
+      rounds: maximum number of expansion rounds (>= 1).
+      query: precomputed query vector (C,); computed from the mask when omitted.
+
+    Returns:
+      CEBoxResult
+    """
+    if rounds < 1:
+        raise ValueError(f"CEBox rounds must be >= 1, got {rounds}")
+    if lam < 0 or lam >= 1:
+        raise ValueError(f"CEBox lambda must lie in [0, 1), got {lam}")
+    tight = mask_bbox(mask)
+    if tight is None:
+        raise ValueError("context_elastic_box: the mask is empty")
+    h, w = mask.shape
+    q = query if query is not None else query_embedding(mask, features)
+    x0, y0, x1, y1 = tight
+    moved_rounds = 0
+    for _ in range(rounds):
+        step_w = int(min(step_fraction * (x1 - x0), step_cap))
+        step_h = int(min(step_fraction * (y1 - y0), step_cap))
+        rows_box = np.arange(y0, y1 + 1)
+        cols_box = np.arange(x0, x1 + 1)
+        strips = {
+            "left": (rows_box, np.arange(max(x0 - step_w, 0), x0)),
+            "right": (rows_box, np.arange(x1 + 1, min(x1 + step_w, w - 1) + 1)),
+            "top": (np.arange(max(y0 - step_h, 0), y0), cols_box),
+            "bottom": (np.arange(y1 + 1, min(y1 + step_h, h - 1) + 1), cols_box),
+        }
+        take = {}
+        for side, (rows, cols) in strips.items():
+            step = step_w if side in ("left", "right") else step_h
+            if step < 1 or rows.size == 0 or cols.size == 0:
+                take[side] = False
+                continue
+            sim = strip_similarity(features, q, rows, cols, (h, w))
+            frac = float((sim > sim_threshold).float().mean())
+            take[side] = frac > lam
+        if not any(take.values()):
+            break
+        moved_rounds += 1
+        if take["left"]:
+            x0 = int(strips["left"][1][0])
+        if take["right"]:
+            x1 = int(strips["right"][1][-1])
+        if take["top"]:
+            y0 = int(strips["top"][0][0])
+        if take["bottom"]:
+            y1 = int(strips["bottom"][0][-1])
+    box = (x0, y0, x1, y1)
+    return CEBoxResult(box=box, tight_box=tight, expanded=box != tight, rounds=moved_rounds)
