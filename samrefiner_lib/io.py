@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-PathLike = Union[str, os.PathLike]
-ImageInput = Union[PathLike, np.ndarray, Image.Image]
-MaskInput = Union[PathLike, np.ndarray, Image.Image]
+PathLike = str | os.PathLike
+ImageInput = PathLike | np.ndarray | Image.Image
+MaskInput = PathLike | np.ndarray | Image.Image
 
 
 class InputError(ValueError):

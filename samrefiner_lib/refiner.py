@@ -172,7 +172,8 @@ class SAMRefiner:
                                      cfg.multimask_output)
                 choice = self._select(sel, logits, iou, current[idx], idx, frame)
                 best = logits[torch.arange(idx.size), choice]
-                out_masks[idx] = (upsample_logits(best, frame) > self.sam.mask_threshold).cpu().numpy()
+                up = upsample_logits(best, frame)
+                out_masks[idx] = (up > self.sam.mask_threshold).cpu().numpy()
                 ar = torch.arange(idx.size)
                 scores[idx] = iou[ar, choice].float().cpu().numpy()
                 selected[idx] = choice.cpu().numpy()

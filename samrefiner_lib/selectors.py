@@ -63,7 +63,7 @@ class PredictedIoUSelector:
 
 
 class CoarseIoUSelector:
-    """The candidate that agrees most with the coarse mask (Fig. 5c; also the IoU-adaption target)."""
+    """The candidate that agrees most with the coarse mask (Fig. 5c; the IoU-adaption target)."""
 
     name = "coarse_iou"
     needs_candidates = True

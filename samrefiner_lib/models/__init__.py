@@ -1,6 +1,7 @@
 """SAM models: builders from the stock classes, the registry and checkpoint loading."""
 
 from .builders import OFFICIAL_SPECS, TEST_SPEC, SamSpec, build_sam_from_spec
+from .embedded import DEFAULT_MODEL, EMBEDDED_SPEC
 from .registry import (
     CheckpointError,
     ModelEntry,
@@ -14,6 +15,8 @@ from .registry import (
 )
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "EMBEDDED_SPEC",
     "OFFICIAL_SPECS",
     "TEST_SPEC",
     "CheckpointError",

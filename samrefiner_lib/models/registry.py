@@ -196,6 +196,11 @@ def load_sam(
         raise ValueError("load_sam needs a model name, a checkpoint, or both")
     ckpt = Path(checkpoint) if checkpoint is not None else (entry.weights if entry else None)
     if ckpt is None:
+        if entry.url is None:
+            raise CheckpointError(
+                f"model {name!r} has no shipped weights in this installation; train them with "
+                f"data_scripts/train_embedded_sam.py or pass checkpoint=PATH"
+            )
         raise CheckpointError(
             f"model {name!r} needs a checkpoint: download {entry.url} "
             f"(MD5 {entry.md5}) and pass checkpoint=PATH (CLI: --checkpoint PATH)"

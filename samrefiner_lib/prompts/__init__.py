@@ -1,7 +1,13 @@
 """Noise-tolerant prompt excavation: points, boxes, CEBox and Gaussian mask prompts."""
 
 from .boxes import box_center, mask_bbox, tight_box
-from .cebox import CEBoxResult, context_elastic_box, query_embedding, similarity_map
+from .cebox import (
+    CEBoxResult,
+    SimilarityField,
+    context_elastic_box,
+    query_embedding,
+    similarity_map,
+)
 from .excavate import PromptSet, excavate_prompts
 from .mask_prompt import gaussian_weights, mask_prompt_logits, to_mask_grid
 from .points import (
@@ -16,6 +22,7 @@ __all__ = [
     "CEBoxResult",
     "MaskDistances",
     "PromptSet",
+    "SimilarityField",
     "box_center",
     "box_center_point",
     "centroid_point",

@@ -9,6 +9,10 @@ The reference code upsamples the whole CxHxW embedding to the image size to get 
 map (about 1 GB for a 1024 x 1024 image with C = 256). Here only the pixels of the strips being
 tested are computed, with the same bilinear weights (PyTorch's ``align_corners=False``), so the
 decisions are the same as with the full map (see :func:`similarity_map`, used by the tests).
+Bilinear interpolation mixes at most a 2 x 2 block of embedding cells, so the cosine similarity of
+an upsampled pixel only needs the query's dot product with each cell and the inner products of
+neighbouring cells. :class:`SimilarityField` computes those once per image (five h x w maps);
+after that a strip costs a few arithmetic operations per pixel, independent of C.
 
 Differences from the reference code, all deliberate and documented:
 
@@ -48,22 +52,23 @@ def _nearest_index(n_out: int, n_in: int) -> np.ndarray:
     return np.minimum(np.floor(np.arange(n_out) * (n_in / n_out)).astype(np.int64), n_in - 1)
 
 
-def _bilinear_matrix(out_idx: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
-    """Rows of the 1-D bilinear resize (n_in -> n_out, align_corners=False) for ``out_idx``.
+def _bilinear_taps(
+    out_idx: np.ndarray, n_out: int, n_in: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The two source cells and the weight of the second for 1-D bilinear resizing.
 
-    Returns a len(out_idx) x n_in float32 matrix whose rows sum to one.
+    Same sampling as PyTorch's ``interpolate(mode="bilinear", align_corners=False)`` resizing
+    ``n_in`` cells to ``n_out`` pixels, evaluated only at the pixels ``out_idx``.
+
+    Returns:
+      (lo, hi, frac): int64 source indices and float32 weights; value = (1 - frac) * x[lo] +
+      frac * x[hi].
     """
     src = (out_idx.astype(np.float64) + 0.5) * (n_in / n_out) - 0.5
     src = np.maximum(src, 0.0)
-    lo = np.floor(src).astype(np.int64)
-    lo = np.minimum(lo, n_in - 1)
+    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     hi = np.minimum(lo + 1, n_in - 1)
-    frac = src - lo
-    mat = np.zeros((out_idx.size, n_in), np.float64)
-    rows = np.arange(out_idx.size)
-    np.add.at(mat, (rows, lo), 1.0 - frac)
-    np.add.at(mat, (rows, hi), frac)
-    return mat.astype(np.float32)
+    return lo, hi, (src - lo).astype(np.float32)
 
 
 def query_embedding(mask: np.ndarray, features: torch.Tensor) -> torch.Tensor:
@@ -89,31 +94,90 @@ def query_embedding(mask: np.ndarray, features: torch.Tensor) -> torch.Tensor:
     return features[:, sel].mean(dim=1)
 
 
+class SimilarityField:
+    """Per-image data for CEBox similarities: the embedding and its neighbour inner products.
+
+    Arguments:
+      features: Cxhxw valid (un-padded) part of the image embedding.
+    """
+
+    def __init__(self, features: torch.Tensor) -> None:
+        self.features = features
+        f = features.detach().double().cpu().numpy()
+        h, w = f.shape[1:]
+        self.shape = (h, w)
+        self.sq = (f * f).sum(0)
+        # table[dy, dx + 1, y, x] = <F[y, x], F[y + dy, x + dx]>; dy in {0, 1}, dx in {-1, 0, 1}
+        table = np.zeros((2, 3, h, w))
+        table[0, 1] = self.sq
+        table[0, 2, :, :-1] = (f[:, :, :-1] * f[:, :, 1:]).sum(0)
+        table[1, 1, :-1, :] = (f[:, :-1, :] * f[:, 1:, :]).sum(0)
+        table[1, 2, :-1, :-1] = (f[:, :-1, :-1] * f[:, 1:, 1:]).sum(0)
+        table[1, 0, :-1, 1:] = (f[:, :-1, 1:] * f[:, 1:, :-1]).sum(0)
+        self.table = table
+        self._f64 = f
+
+    def query(self, mask: np.ndarray) -> torch.Tensor:
+        """The CEBox query vector of a mask (see :func:`query_embedding`)."""
+        return query_embedding(mask, self.features)
+
+    def prepare(self, query: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """The query as float64 and its dot product with every cell (an h x w map)."""
+        q = query.detach().double().cpu().numpy()
+        return q, np.tensordot(q, self._f64, axes=1)
+
+    def _inner(self, y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -> np.ndarray:
+        return self.table[y2 - y1, x2 - x1 + 1, y1, x1]
+
+    def strip(self, query: torch.Tensor | tuple[np.ndarray, np.ndarray], rows: np.ndarray,
+              cols: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+        """Cosine similarity of ``query`` and the upsampled embedding on a grid of pixels.
+
+        Arguments:
+          query: (C,) query vector, or the output of :meth:`prepare` for it.
+          rows, cols: pixel row and column indices (original image).
+          image_size: (H, W) of the original image.
+
+        Returns:
+          np.ndarray: len(rows) x len(cols) float64 cosine similarities.
+        """
+        h, w = self.shape
+        q, qf = self.prepare(query) if isinstance(query, torch.Tensor) else query
+        ylo, yhi, fy = (a[:, None] for a in _bilinear_taps(rows, image_size[0], h))
+        xlo, xhi, fx = (a[None, :] for a in _bilinear_taps(cols, image_size[1], w))
+        fy, fx = fy.astype(np.float64), fx.astype(np.float64)
+        corners = [(ylo, xlo, (1 - fy) * (1 - fx)), (ylo, xhi, (1 - fy) * fx),
+                   (yhi, xlo, fy * (1 - fx)), (yhi, xhi, fy * fx)]
+        dots = sum(wt * qf[y, x] for y, x, wt in corners)
+        norm2 = sum(wt * wt * self.sq[y, x] for y, x, wt in corners)
+        for a in range(4):
+            for b in range(a + 1, 4):
+                (ya, xa, wa), (yb, xb, wb) = corners[a], corners[b]
+                norm2 = norm2 + 2 * wa * wb * self._inner(ya, xa, yb, xb)
+        norms = np.sqrt(np.maximum(norm2, 0.0)) * np.linalg.norm(q)
+        return dots / np.maximum(norms, 1e-12)
+
+
 def strip_similarity(
-    features: torch.Tensor,
+    features: torch.Tensor | SimilarityField,
     query: torch.Tensor,
     rows: np.ndarray,
     cols: np.ndarray,
     image_size: tuple[int, int],
-) -> torch.Tensor:
+) -> np.ndarray:
     """Cosine similarity between ``query`` and the upsampled embedding on a grid of pixels.
 
     Arguments:
-      features: Cxhxw, valid part of the image embedding.
+      features: Cxhxw valid part of the image embedding, or its :class:`SimilarityField`.
       query: (C,) query vector.
       rows, cols: pixel row and column indices (original image) of the strip.
       image_size: (H, W) of the original image.
 
     Returns:
-      torch.Tensor: len(rows) x len(cols) cosine similarities.
+      np.ndarray: len(rows) x len(cols) cosine similarities.
     """
-    vh, vw = features.shape[-2:]
-    ry = torch.from_numpy(_bilinear_matrix(rows, image_size[0], vh)).to(features)
-    rx = torch.from_numpy(_bilinear_matrix(cols, image_size[1], vw)).to(features)
-    up = torch.einsum("yh,chw,xw->cyx", ry, features, rx)
-    dots = torch.einsum("c,cyx->yx", query, up)
-    norms = up.norm(dim=0) * query.norm()
-    return dots / norms.clamp_min(1e-12)
+    field = features if isinstance(features, SimilarityField) else SimilarityField(features)
+    return field.strip(query, rows, cols, image_size)
 
 
 def similarity_map(mask: np.ndarray, features: torch.Tensor) -> torch.Tensor:
@@ -149,7 +213,7 @@ class CEBoxResult:
 
 def context_elastic_box(
     mask: np.ndarray,
-    features: torch.Tensor,
+    features: torch.Tensor | SimilarityField,
     lam: float = 0.1,
     sim_threshold: float = 0.5,
     step_fraction: float = 0.1,
@@ -168,7 +232,8 @@ def context_elastic_box(
     Arguments:
       mask: HxW bool, non-empty, original resolution.
       features: Cxhxw valid (un-padded) part of the image embedding
-        (see :func:`valid_embedding_size`).
+        (see :func:`valid_embedding_size`), or its :class:`SimilarityField` (compute that once
+        per image when boxing several masks).
       lam: fraction of similar pixels a strip needs (strictly more) to be taken.
       sim_threshold: cosine similarity above which a pixel counts as similar.
       step_fraction, step_cap: strip width = min(step_fraction * side length, step_cap) pixels.
@@ -186,7 +251,8 @@ def context_elastic_box(
     if tight is None:
         raise ValueError("context_elastic_box: the mask is empty")
     h, w = mask.shape
-    q = query if query is not None else query_embedding(mask, features)
+    field = features if isinstance(features, SimilarityField) else SimilarityField(features)
+    q = field.prepare(query if query is not None else field.query(mask))
     x0, y0, x1, y1 = tight
     moved_rounds = 0
     for _ in range(rounds):
@@ -206,8 +272,8 @@ def context_elastic_box(
             if step < 1 or rows.size == 0 or cols.size == 0:
                 take[side] = False
                 continue
-            sim = strip_similarity(features, q, rows, cols, (h, w))
-            frac = float((sim > sim_threshold).float().mean())
+            sim = field.strip(q, rows, cols, (h, w))
+            frac = float((sim > sim_threshold).mean())
             take[side] = frac > lam
         if not any(take.values()):
             break

@@ -15,7 +15,7 @@ import torch
 from ..config import RefinerConfig
 from ..geometry import Frame
 from .boxes import mask_bbox
-from .cebox import context_elastic_box
+from .cebox import SimilarityField, context_elastic_box
 from .mask_prompt import gaussian_weights, mask_prompt_logits
 from .points import MaskDistances, box_center_point, centroid_point, negative_point, positive_point
 
@@ -98,6 +98,7 @@ def excavate_prompts(
     grid = frame.model.mask_input_size
     logits = np.zeros((n, *grid), np.float32) if config.use_mask else None
     valid = np.zeros(n, bool)
+    field = SimilarityField(features) if use_cebox and n else None
 
     for i in range(n):
         m = masks[i]
@@ -121,7 +122,7 @@ def excavate_prompts(
         if config.use_box:
             if use_cebox:
                 res = context_elastic_box(
-                    m, features, lam=config.cebox_lambda,
+                    m, field, lam=config.cebox_lambda,
                     sim_threshold=config.cebox_sim_threshold,
                     step_fraction=config.cebox_step_fraction,
                     step_cap=config.cebox_step_cap, rounds=config.cebox_rounds,

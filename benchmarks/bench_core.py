@@ -1,0 +1,123 @@
+"""Core benchmark: prompt excavation per mask, and batched vs one-by-one mask decoding.
+
+Usage:
+  python benchmarks/bench_core.py [--size 1024] [--masks 16] [--repeats 15] [--json out.json]
+
+Excavation is timed on realistic coarse masks (blobby shapes of 2-30% of a SIZE x SIZE image)
+with the ``paper`` preset's excavation (points, box, Gaussian mask prompt) and, separately, with
+CEBox on a random official-size embedding. Decoding uses a model with the official ViT-B/H/L
+prompt encoder and mask decoder (random weights: the same compute) on a random 1x256x64x64
+image embedding, so the encoder is not part of these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import cv2
+import numpy as np
+import torch
+
+from samrefiner_lib import get_preset
+from samrefiner_lib.decoding import decode, prompt_tensors
+from samrefiner_lib.geometry import Frame, ModelGeometry
+from samrefiner_lib.models import OFFICIAL_SPECS, build_sam_from_spec
+from samrefiner_lib.prompts import excavate_prompts
+
+
+def blob_masks(n: int, size: int, seed: int = 0) -> np.ndarray:
+    """N random smooth blobs (union of ellipses, blurred and thresholded) in a size^2 image."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n, size, size), bool)
+    for i in range(n):
+        canvas = np.zeros((size, size), np.uint8)
+        cx, cy = rng.integers(size // 5, 4 * size // 5, 2)
+        r = int(size * rng.uniform(0.08, 0.3))
+        for _ in range(4):
+            dx, dy = rng.integers(-r // 2, r // 2 + 1, 2)
+            c = (int(cx + dx), int(cy + dy))
+            axes = (int(r * rng.uniform(0.3, 0.8)), int(r * rng.uniform(0.3, 0.8)))
+            cv2.ellipse(canvas, c, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1)
+        canvas = cv2.GaussianBlur(canvas, (0, 0), size / 200)
+        out[i] = canvas > 127
+    return out
+
+
+def median_ms(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=1024, help="image side in pixels")
+    ap.add_argument("--masks", type=int, default=16, help="masks per image")
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    sam = build_sam_from_spec(OFFICIAL_SPECS["vit_b"], seed=0).eval()
+    geom = ModelGeometry.of(sam)
+    frame = Frame.of(geom, (args.size, args.size))
+    masks = blob_masks(args.masks, args.size)
+    features = torch.randn(1, sam.prompt_encoder.embed_dim, *geom.embedding_size)
+    valid = features[0]
+
+    cfg = get_preset("paper", use_cebox=False)
+    exc = median_ms(lambda: excavate_prompts(masks, cfg, frame), args.repeats)
+    cfg_ce = get_preset("paper")
+    exc_ce = median_ms(lambda: excavate_prompts(masks, cfg_ce, frame, valid), args.repeats)
+    prompts = excavate_prompts(masks, cfg_ce, frame, valid)
+    pts, boxes, mask_in = prompt_tensors(prompts, frame, torch.device("cpu"))
+
+    def batched():
+        with torch.inference_mode():
+            decode(sam, features, pts, boxes, mask_in, True)
+
+    def one_by_one():
+        with torch.inference_mode():
+            for i in range(args.masks):
+                decode(sam, features, (pts[0][i : i + 1], pts[1][i : i + 1]), boxes[i : i + 1],
+                       mask_in[i : i + 1], True)
+
+    reps = max(3, args.repeats // 3)
+    t_batched = median_ms(batched, reps, warmup=1)
+    t_loop = median_ms(one_by_one, reps, warmup=1)
+    res = {
+        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+                   f"{args.threads} threads",
+        "image_size": args.size,
+        "masks": args.masks,
+        "excavation_ms_per_mask": exc / args.masks,
+        "excavation_with_cebox_ms_per_mask": exc_ce / args.masks,
+        "decoder_batched_ms": t_batched,
+        "decoder_one_by_one_ms": t_loop,
+        "decoder_speedup": t_loop / t_batched,
+    }
+    print(f"machine: {res['machine']}")
+    print(f"image {args.size}x{args.size}, {args.masks} masks, medians of {args.repeats} runs")
+    print(f"  excavation (points, box, Gaussian mask): {res['excavation_ms_per_mask']:.2f} ms/mask")
+    print(f"  excavation with CEBox (3 rounds):        "
+          f"{res['excavation_with_cebox_ms_per_mask']:.2f} ms/mask")
+    print(f"  decoder, {args.masks} masks batched:  {t_batched:.0f} ms")
+    print(f"  decoder, {args.masks} masks one by one: {t_loop:.0f} ms  "
+          f"(batched is {res['decoder_speedup']:.1f}x faster)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
