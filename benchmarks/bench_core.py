@@ -2,12 +2,14 @@
 
 Usage:
   python benchmarks/bench_core.py [--size 1024] [--masks 16] [--repeats 15] [--json out.json]
+      [--device cpu|cuda] [--dtype fp32|bf16] [--encoders vit_b,vit_h]
 
 Excavation is timed on realistic coarse masks (blobby shapes of 2-30% of a SIZE x SIZE image)
 with the ``paper`` preset's excavation (points, box, Gaussian mask prompt) and, separately, with
 CEBox on a random official-size embedding. Decoding uses a model with the official ViT-B/H/L
 prompt encoder and mask decoder (random weights: the same compute) on a random 1x256x64x64
-image embedding, so the encoder is not part of these figures.
+image embedding, so the encoder is not part of these figures; ``--encoders`` adds the image
+encoder's time for the named official architectures. Excavation always runs on the CPU.
 """
 
 from __future__ import annotations
@@ -47,13 +49,20 @@ def blob_masks(n: int, size: int, seed: int = 0) -> np.ndarray:
     return out
 
 
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def median_ms(fn, repeats: int, warmup: int = 2) -> float:
     for _ in range(warmup):
         fn()
+    _sync()
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
         fn()
+        _sync()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
 
@@ -65,8 +74,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"],
+                    help="autocast dtype for the model calls")
+    ap.add_argument("--encoders", default="",
+                    help="comma-separated official architectures whose encoder to time")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    amp = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.dtype == "bf16")
 
     sam = build_sam_from_spec(OFFICIAL_SPECS["vit_b"], seed=0).eval()
     geom = ModelGeometry.of(sam)
@@ -80,14 +96,16 @@ def main() -> None:
     cfg_ce = get_preset("paper")
     exc_ce = median_ms(lambda: excavate_prompts(masks, cfg_ce, frame, valid), args.repeats)
     prompts = excavate_prompts(masks, cfg_ce, frame, valid)
-    pts, boxes, mask_in = prompt_tensors(prompts, frame, torch.device("cpu"))
+    sam = sam.to(dev)
+    features = features.to(dev)
+    pts, boxes, mask_in = prompt_tensors(prompts, frame, dev)
 
     def batched():
-        with torch.inference_mode():
+        with torch.inference_mode(), amp:
             decode(sam, features, pts, boxes, mask_in, True)
 
     def one_by_one():
-        with torch.inference_mode():
+        with torch.inference_mode(), amp:
             for i in range(args.masks):
                 decode(sam, features, (pts[0][i : i + 1], pts[1][i : i + 1]), boxes[i : i + 1],
                        mask_in[i : i + 1], True)
@@ -95,9 +113,22 @@ def main() -> None:
     reps = max(3, args.repeats // 3)
     t_batched = median_ms(batched, reps, warmup=1)
     t_loop = median_ms(one_by_one, reps, warmup=1)
+    encoders = {}
+    for name in filter(None, args.encoders.split(",")):
+        with dev:  # initialise on the device: ViT-H has 632 M parameters
+            enc = build_sam_from_spec(OFFICIAL_SPECS[name], seed=0).image_encoder.eval()
+        x = torch.randn(1, 3, geom.img_size, geom.img_size, device=dev)
+
+        def run_encoder(enc=enc, x=x):
+            with torch.inference_mode(), amp:
+                enc(x)
+
+        encoders[name] = median_ms(run_encoder, max(3, args.repeats // 3), warmup=1)
+        del enc
+    machine = (torch.cuda.get_device_name(dev) if dev.type == "cuda"
+               else f"{platform.processor() or platform.machine()}, {args.threads} threads")
     res = {
-        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-                   f"{args.threads} threads",
+        "machine": f"{machine}, torch {torch.__version__}, {args.dtype}",
         "image_size": args.size,
         "masks": args.masks,
         "excavation_ms_per_mask": exc / args.masks,
@@ -105,6 +136,7 @@ def main() -> None:
         "decoder_batched_ms": t_batched,
         "decoder_one_by_one_ms": t_loop,
         "decoder_speedup": t_loop / t_batched,
+        "encoder_ms": encoders,
     }
     print(f"machine: {res['machine']}")
     print(f"image {args.size}x{args.size}, {args.masks} masks, medians of {args.repeats} runs")
@@ -114,6 +146,8 @@ def main() -> None:
     print(f"  decoder, {args.masks} masks batched:  {t_batched:.0f} ms")
     print(f"  decoder, {args.masks} masks one by one: {t_loop:.0f} ms  "
           f"(batched is {res['decoder_speedup']:.1f}x faster)")
+    for name, ms in encoders.items():
+        print(f"  image encoder {name}: {ms:.0f} ms")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=2)
