@@ -15,13 +15,15 @@ grid_mapping              area                   reference (bilinear)
 use_cebox                 True, lambda 0.1       False
 cebox_rounds              3                      1
 iterations                1                      5
-expanded_mask_amplitude   1.0                    1.0
+expanded_mask_amplitude   None (no drop)         1.0
 ========================  =====================  ========================
 
 ``cebox_rounds`` and ``iterations`` are not stated in the paper: the values above are this
-project's choices for the ``paper`` preset. In the reference code the amplitude drops to 1 for a
-mask whose box CEBox expanded (a less trusted mask); the reference code applies the last mask's
-flag to all masks of a call, which is a bug: here the flag is applied per mask.
+project's choices for the ``paper`` preset. In the reference code the mask-prompt amplitude
+drops to 1 for a mask whose box CEBox expanded (a less trusted mask); the paper does not
+describe this, so only the ``reference`` preset does it (where CEBox is off by default, so it
+shows only when CEBox is switched on). The reference code applies the last mask's flag to all
+masks of a call, which is a bug: here the flag is applied per mask.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class RefinerConfig:
     mask_amplitude: float = 15.0
     mask_gamma: float = 4.0
     grid_mapping: GridMapping = "area"
-    expanded_mask_amplitude: float | None = 1.0
+    expanded_mask_amplitude: float | None = None
     iterations: int = 1
     multimask_output: bool = True
     chunk_size: int = 64
@@ -146,6 +148,7 @@ PRESETS: dict[str, RefinerConfig] = {
         mask_amplitude=30.0,
         mask_gamma=4.0,
         grid_mapping="reference",
+        expanded_mask_amplitude=1.0,
         iterations=5,
     ),
 }

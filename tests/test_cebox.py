@@ -149,3 +149,25 @@ def test_bad_parameters_raise():
         context_elastic_box(mask, feats, lam=1.5)
     with pytest.raises(ValueError, match="empty"):
         context_elastic_box(np.zeros((10, 10), bool), feats)
+
+
+def test_amplitude_drops_only_for_the_expanded_mask():
+    """The reference code's weaker mask prompt after expansion, applied per mask (not per call)."""
+    from samrefiner_lib import get_preset
+    from samrefiner_lib.geometry import Frame, ModelGeometry
+    from samrefiner_lib.prompts import excavate_prompts
+
+    cells = np.zeros((16, 16), bool)
+    cells[:, :12] = True
+    feats = _features(cells)
+    grows = np.zeros((128, 128), bool)
+    grows[40:90, 30:60] = True  # inside a larger similar region: CEBox expands
+    stays = np.zeros((128, 128), bool)
+    stays[100:120, 100:120] = True  # in the dissimilar corner
+    frame = Frame.of(ModelGeometry(128, (16, 16), (64, 64)), (128, 128))
+    cfg = get_preset("paper", expanded_mask_amplitude=1.0, cebox_lambda=0.3)
+    p = excavate_prompts(np.stack([grows, stays]), cfg, frame, feats)
+    assert p.expanded.tolist() == [True, False]
+    assert np.abs(p.mask_logits[0]).max() <= 1.0 + 1e-5
+    assert np.abs(p.mask_logits[1]).max() > 10.0
+    assert get_preset("paper").expanded_mask_amplitude is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from ..metrics import BoundaryIoUAccumulator, IoUAccumulator, mask_iou
 from ..metrics.ranking import top1_correct
 from ..refiner import SAMRefiner
 from ..selectors import Selector
+from .boundary_accuracy import mba_with_ignore
 
 
 class Baseline(Protocol):
@@ -71,12 +72,13 @@ class EvaluationResult:
         return pd.DataFrame(self.records)
 
     def table(self) -> pd.DataFrame:
-        """One row per method: cumulative and mean IoU / boundary IoU (in %), top-1 (in %)."""
+        """One row per method: cumulative and mean IoU / boundary IoU, mBA, top-1 (all in %)."""
         rows = []
         df = self.per_object()
         for name, (iou, biou) in self._acc.items():
             sub = df[df["method"] == name] if len(df) else df
             top1 = sub["top1"].dropna() if "top1" in sub else pd.Series(dtype=float)
+            mba = sub["mba"].dropna() if "mba" in sub else pd.Series(dtype=float)
             rows.append({
                 "method": name,
                 "configuration": self.methods.get(name, name),
@@ -85,6 +87,7 @@ class EvaluationResult:
                 "mIoU": 100 * iou.mean,
                 "boundary IoU": 100 * biou.cumulative,
                 "boundary mIoU": 100 * biou.mean,
+                "mBA": 100 * float(mba.mean()) if len(mba) else float("nan"),
                 "top-1": 100 * float(top1.mean()) if len(top1) else float("nan"),
                 "seconds": self.seconds.get(name, float("nan")),
             })
@@ -145,8 +148,9 @@ def evaluate(
     if sam_methods and refiner is None:
         raise ValueError("methods include SAMRefiner configurations but no refiner was given")
     enc_seconds = 0.0
-    for sample in tqdm(list(samples) if progress else samples, disable=not progress,
-                       desc="evaluate", unit="img"):
+    # A sized source (a lazy dataset) gives the bar its total without loading every image first.
+    total = len(samples) if isinstance(samples, Sized) else None
+    for sample in tqdm(samples, total=total, disable=not progress, desc="evaluate", unit="img"):
         if sample.gt is None or sample.coarse is None or len(sample.gt) != len(sample.coarse):
             raise ValueError(f"sample {sample.name!r} needs aligned gt and coarse masks")
         outputs: dict[str, np.ndarray] = {"coarse": sample.coarse}
@@ -178,7 +182,8 @@ def evaluate(
             for i, (pred, gt) in enumerate(zip(masks, sample.gt, strict=True)):
                 rec = {"method": name, "sample": sample.name, "object": i,
                        "iou": iou_acc.add(pred, gt, sample.ignore),
-                       "boundary_iou": biou_acc.add(pred, gt, sample.ignore)}
+                       "boundary_iou": biou_acc.add(pred, gt, sample.ignore),
+                       "mba": mba_with_ignore(pred, gt, sample.ignore)}
                 if name in extra:
                     p, q = extra[name]["pred_iou"][i], extra[name]["true_iou"][i]
                     rec.update(pred_iou=p, true_iou=q,
