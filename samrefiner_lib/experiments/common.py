@@ -114,7 +114,8 @@ def real_samples(settings: Settings) -> tuple[list[Sample], str]:
     if pairs is None:
         return [], "real pairs (not found)"
     items = list(pairs) if n < 0 else [pairs[i] for i in range(min(n, len(pairs)))]
-    return list(with_davis585_coarse(items)), f"real pairs ({len(items)} images, DAVIS-585 protocol)"
+    data = f"real pairs ({len(items)} images, DAVIS-585 protocol)"
+    return list(with_davis585_coarse(items)), data
 
 
 def missing_parts(n_objects: int, split: str = "test", style: str = "default",
