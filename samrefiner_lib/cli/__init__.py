@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from ..io import InputError
 from ..models import CheckpointError
-from . import refine
+from . import refine, refine_semantic
 
 #: Modules that each add one subcommand through ``add_parser(subparsers)``.
-COMMANDS = [refine]
+COMMANDS = [refine, refine_semantic]
 
 
 def build_parser() -> argparse.ArgumentParser:
