@@ -41,7 +41,8 @@ from samrefiner_lib.training.trainer import (  # noqa: E402
 def hardware(device: str) -> str:
     if device.startswith("cuda") and torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    return f"{platform.machine()} CPU, {torch.get_num_threads()} threads (torch {torch.__version__})"
+    threads = torch.get_num_threads()
+    return f"{platform.machine()} CPU, {threads} threads (torch {torch.__version__})"
 
 
 def main() -> int:
@@ -60,7 +61,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint-every", type=int, default=500)
     ap.add_argument("--log-every", type=int, default=20)
-    ap.add_argument("--no-resume", action="store_true", help="start over even if OUT/last.pt exists")
+    ap.add_argument("--no-resume", action="store_true",
+                    help="start over even if OUT/last.pt exists")
     ap.add_argument("--eval-scenes", type=int, default=200, help="test scenes for the final check")
     ap.add_argument("--export", default=None, help="write the shippable float16 weights here")
     ap.add_argument("--init", default=None,

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from ..io import InputError
 from ..models import CheckpointError
-from . import refine, refine_semantic
+from . import evaluate, refine, refine_dataset, refine_semantic
 
 #: Modules that each add one subcommand through ``add_parser(subparsers)``.
-COMMANDS = [refine, refine_semantic]
+COMMANDS = [refine, refine_semantic, evaluate, refine_dataset]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,7 +39,7 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -221,7 +221,7 @@ class ChecksumLock:
 
     def record(self, filename: str, **entry: Any) -> None:
         """Store (replace) the entry of one file and rewrite the lock atomically."""
-        entry.setdefault("recorded", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        entry.setdefault("recorded", datetime.now(UTC).isoformat(timespec="seconds"))
         self._files[filename] = entry
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -316,7 +316,7 @@ def verify_file(
             source=source or previous.get("source", ""),
             mtime_ns=path.stat().st_mtime_ns,
             recorded=previous.get("recorded")
-            or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            or datetime.now(UTC).isoformat(timespec="seconds"),
         )
     return sha
 
