@@ -8,7 +8,8 @@ import torch
 
 from samrefiner_lib.models import TEST_SPEC, build_sam_from_spec
 
-torch.set_num_threads(2)
+# One thread: the tiny test models run small ops, which two contending threads slow down a lot.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from ..io import InputError
 from ..models import CheckpointError
-from . import evaluate, refine, refine_dataset, refine_semantic
+from . import adapt, evaluate, refine, refine_dataset, refine_semantic
 
 #: Modules that each add one subcommand through ``add_parser(subparsers)``.
-COMMANDS = [refine, refine_semantic, evaluate, refine_dataset]
+COMMANDS = [refine, refine_semantic, evaluate, refine_dataset, adapt]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,9 +29,19 @@ def add_preset_args(p: argparse.ArgumentParser) -> None:
                    help="refinement iterations (default: the preset's)")
 
 
+def add_adaptor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--adaptor", default=None,
+                   help="IoU-head adaptor file written by `samrefiner adapt`; it is merged into "
+                        "the model's IoU head (SAMRefiner++)")
+
+
 def build_refiner(args: argparse.Namespace) -> SAMRefiner:
     name = args.model if args.model else (None if args.checkpoint else DEFAULT_MODEL)
     sam = load_sam(name, args.checkpoint, device=args.device)
+    if getattr(args, "adaptor", None):
+        from ..adaption import load_adaptor
+
+        load_adaptor(args.adaptor).merge(sam, inplace=True)
     overrides = {} if getattr(args, "iterations", None) is None else {
         "iterations": args.iterations}
     return SAMRefiner(sam, get_preset(args.preset, **overrides))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import load_image, load_masks, save_mask
-from .common import add_model_args, add_preset_args, build_refiner
+from .common import add_adaptor_args, add_model_args, add_preset_args, build_refiner
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--viz", action="store_true", help="also write a figure of the prompts")
     add_model_args(p)
     add_preset_args(p)
+    add_adaptor_args(p)
     p.set_defaults(func=run)
 
 
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         "refined": written,
         "model": args.model,
         "checkpoint": args.checkpoint,
+        "adaptor": args.adaptor,
         "preset": result.preset,
         "config": result.config.to_dict(),
         "selector": result.selector,
