@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from .refiner import RefinementResult  # noqa: E402
+from .refiner import RefinementResult
 
 COARSE_COLOUR = (1.0, 0.55, 0.0)
 REFINED_COLOUR = (0.1, 0.6, 1.0)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from ..datasets.voc import voc_palette  # noqa: E402
-from .label_maps import BACKGROUND  # noqa: E402
-from .semantic import SemanticRefinement  # noqa: E402
+from ..datasets.voc import voc_palette
+from .label_maps import BACKGROUND
+from .semantic import SemanticRefinement
 
 
 def colour_labels(image: np.ndarray, labels: np.ndarray, alpha: float = 0.55) -> np.ndarray:
