@@ -152,6 +152,10 @@ def load_masks(
       np.ndarray: NxHxW, bool. N may be 0 for an empty list.
     """
     if isinstance(masks, np.ndarray) and masks.ndim == 3 and masks.shape[-1] != 1:
+        if masks.dtype == np.bool_ and (image_shape is None
+                                        or masks.shape[1:] == tuple(image_shape)):
+            # Already in the output format: no per-mask copies (a batch can be gigabytes).
+            return np.ascontiguousarray(masks)
         items: list[MaskInput] = list(masks)
     elif isinstance(masks, (list, tuple)):
         items = list(masks)

@@ -28,7 +28,7 @@ from .io import ImageInput, InputError, MaskInput, load_image, load_masks
 from .prompts.excavate import PromptSet, excavate_prompts
 from .selectors import PredictedIoUSelector, Selector
 
-#: Masks whose candidates are upscaled to full resolution at once when a selector needs them.
+#: Masks upscaled to full resolution at once (selected masks, or candidates for a selector).
 _CANDIDATE_BATCH = 8
 
 
@@ -172,8 +172,12 @@ class SAMRefiner:
                                      cfg.multimask_output)
                 choice = self._select(sel, logits, iou, current[idx], idx, frame)
                 best = logits[torch.arange(idx.size), choice]
-                up = upsample_logits(best, frame)
-                out_masks[idx] = (up > self.sam.mask_threshold).cpu().numpy()
+                # Upsample a few masks at a time: a float map per mask at full resolution
+                # (16 MB at 2048 px) would otherwise multiply by the decoder's chunk size.
+                for s in range(0, idx.size, _CANDIDATE_BATCH):
+                    up = upsample_logits(best[s : s + _CANDIDATE_BATCH], frame)
+                    out_masks[idx[s : s + _CANDIDATE_BATCH]] = (
+                        up > self.sam.mask_threshold).cpu().numpy()
                 ar = torch.arange(idx.size)
                 scores[idx] = iou[ar, choice].float().cpu().numpy()
                 selected[idx] = choice.cpu().numpy()

@@ -71,6 +71,19 @@ def _bilinear_taps(
     return lo, hi, (src - lo).astype(np.float32)
 
 
+def _query_cells(mask: np.ndarray, vh: int, vw: int) -> np.ndarray:
+    """Embedding cells whose nearest-resized mask value is 1 (vh x vw bool)."""
+    h, w = mask.shape
+    cells = mask[np.ix_(_nearest_index(vh, h), _nearest_index(vw, w))]
+    if not cells.any():
+        # A mask smaller than the sampling stride can miss every sampled pixel: fall back to
+        # the cells its pixels fall into.
+        ys, xs = np.nonzero(mask)
+        cells = np.zeros((vh, vw), bool)
+        cells[(ys * vh) // h, (xs * vw) // w] = True
+    return cells
+
+
 def query_embedding(mask: np.ndarray, features: torch.Tensor) -> torch.Tensor:
     """Mean embedding of the mask: the CEBox query vector.
 
@@ -81,15 +94,7 @@ def query_embedding(mask: np.ndarray, features: torch.Tensor) -> torch.Tensor:
     Returns:
       torch.Tensor: (C,) query vector.
     """
-    h, w = mask.shape
-    vh, vw = features.shape[-2:]
-    cells = mask[np.ix_(_nearest_index(vh, h), _nearest_index(vw, w))]
-    if not cells.any():
-        # A mask smaller than the sampling stride can miss every sampled pixel: fall back to
-        # the cells its pixels fall into.
-        ys, xs = np.nonzero(mask)
-        cells = np.zeros((vh, vw), bool)
-        cells[(ys * vh) // h, (xs * vw) // w] = True
+    cells = _query_cells(mask, *features.shape[-2:])
     sel = torch.from_numpy(cells).to(features.device)
     return features[:, sel].mean(dim=1)
 
@@ -118,13 +123,16 @@ class SimilarityField:
         self._f64 = f
 
     def query(self, mask: np.ndarray) -> torch.Tensor:
-        """The CEBox query vector of a mask (see :func:`query_embedding`)."""
-        return query_embedding(mask, self.features)
+        """The CEBox query vector of a mask (see :func:`query_embedding`), in float64."""
+        cells = _query_cells(mask, *self.shape)
+        return torch.from_numpy(self._f64[:, cells].mean(axis=1))
 
     def prepare(self, query: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """The query as float64 and its dot product with every cell (an h x w map)."""
         q = query.detach().double().cpu().numpy()
-        return q, np.tensordot(q, self._f64, axes=1)
+        # einsum's own loop, not BLAS: these products are small, and a BLAS thread pool that
+        # shares the CPU with other work turns them from microseconds into milliseconds.
+        return q, np.einsum("c,chw->hw", q, self._f64)
 
     def _inner(self, y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -> np.ndarray:
         return self.table[y2 - y1, x2 - x1 + 1, y1, x1]
