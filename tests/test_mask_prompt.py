@@ -89,3 +89,17 @@ def test_bad_values_raise():
         gaussian_weights(mask, "cubic", 4.0, positive_point(mask))
     with pytest.raises(ValueError, match="amplitude"):
         mask_prompt_logits(mask, mask.astype(np.float32), 0.0, (20, 20), 20, (5, 5))
+
+
+@pytest.mark.parametrize("form", ["paper", "reference", "binary"])
+@pytest.mark.parametrize("mapping", ["area", "reference"])
+def test_window_weights_equal_full_weights(form, mapping):
+    from samrefiner_lib.prompts import crop_weights
+
+    mask = disk(70, 90, 30, 60, 14) | disk(70, 90, 50, 20, 6)
+    pt = positive_point(mask)
+    full = gaussian_weights(mask, form, 4.0, pt)
+    crop, origin = crop_weights(mask, form, 4.0, pt)
+    a = mask_prompt_logits(mask, full, 15.0, (50, 64), 64, (16, 16), mapping)
+    b = mask_prompt_logits(mask, crop, 15.0, (50, 64), 64, (16, 16), mapping, origin)
+    np.testing.assert_array_equal(a, b)

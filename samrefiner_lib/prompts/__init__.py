@@ -9,7 +9,7 @@ from .cebox import (
     similarity_map,
 )
 from .excavate import PromptSet, excavate_prompts
-from .mask_prompt import gaussian_weights, mask_prompt_logits, to_mask_grid
+from .mask_prompt import crop_weights, gaussian_weights, mask_prompt_logits, to_mask_grid
 from .points import (
     MaskDistances,
     box_center_point,
@@ -27,6 +27,7 @@ __all__ = [
     "box_center_point",
     "centroid_point",
     "context_elastic_box",
+    "crop_weights",
     "excavate_prompts",
     "gaussian_weights",
     "mask_bbox",

@@ -111,15 +111,20 @@ class SimilarityField:
         f = features.detach().double().cpu().numpy()
         h, w = f.shape[1:]
         self.shape = (h, w)
-        self.sq = (f * f).sum(0)
-        # table[dy, dx + 1, y, x] = <F[y, x], F[y + dy, x + dx]>; dy in {0, 1}, dx in {-1, 0, 1}
-        table = np.zeros((2, 3, h, w))
-        table[0, 1] = self.sq
-        table[0, 2, :, :-1] = (f[:, :, :-1] * f[:, :, 1:]).sum(0)
-        table[1, 1, :-1, :] = (f[:, :-1, :] * f[:, 1:, :]).sum(0)
-        table[1, 2, :-1, :-1] = (f[:, :-1, :-1] * f[:, 1:, 1:]).sum(0)
-        table[1, 0, :-1, 1:] = (f[:, :-1, 1:] * f[:, 1:, :-1]).sum(0)
-        self.table = table
+        # Inner products of each cell with its right (gx), lower (gy), lower-right (gd)
+        # neighbours, and of the right and lower neighbours with each other (ga). Bilinear taps
+        # collapse to one cell on the last row/column (hi == lo there), so those entries hold
+        # the product the collapsed pair reduces to; then every lookup is a plain 2-D gather.
+        sq = (f * f).sum(0)
+        gx, gy = sq.copy(), sq.copy()
+        gx[:, :-1] = (f[:, :, :-1] * f[:, :, 1:]).sum(0)
+        gy[:-1, :] = (f[:, :-1, :] * f[:, 1:, :]).sum(0)
+        gd, ga = gx.copy(), gx.copy()  # last row: only the horizontal pair remains
+        gd[:, -1] = gy[:, -1]  # last column: only the vertical pair remains
+        ga[:, -1] = gy[:, -1]
+        gd[:-1, :-1] = (f[:, :-1, :-1] * f[:, 1:, 1:]).sum(0)
+        ga[:-1, :-1] = (f[:, :-1, 1:] * f[:, 1:, :-1]).sum(0)
+        self.sq, self.gx, self.gy, self.gd, self.ga = sq, gx, gy, gd, ga
         self._f64 = f
 
     def query(self, mask: np.ndarray) -> torch.Tensor:
@@ -133,9 +138,6 @@ class SimilarityField:
         # einsum's own loop, not BLAS: these products are small, and a BLAS thread pool that
         # shares the CPU with other work turns them from microseconds into milliseconds.
         return q, np.einsum("c,chw->hw", q, self._f64)
-
-    def _inner(self, y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -> np.ndarray:
-        return self.table[y2 - y1, x2 - x1 + 1, y1, x1]
 
     def strip(self, query: torch.Tensor | tuple[np.ndarray, np.ndarray], rows: np.ndarray,
               cols: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
@@ -151,19 +153,48 @@ class SimilarityField:
         """
         h, w = self.shape
         q, qf = self.prepare(query) if isinstance(query, torch.Tensor) else query
-        ylo, yhi, fy = (a[:, None] for a in _bilinear_taps(rows, image_size[0], h))
-        xlo, xhi, fx = (a[None, :] for a in _bilinear_taps(cols, image_size[1], w))
-        fy, fx = fy.astype(np.float64), fx.astype(np.float64)
-        corners = [(ylo, xlo, (1 - fy) * (1 - fx)), (ylo, xhi, (1 - fy) * fx),
-                   (yhi, xlo, fy * (1 - fx)), (yhi, xhi, fy * fx)]
-        dots = sum(wt * qf[y, x] for y, x, wt in corners)
-        norm2 = sum(wt * wt * self.sq[y, x] for y, x, wt in corners)
-        for a in range(4):
-            for b in range(a + 1, 4):
-                (ya, xa, wa), (yb, xb, wb) = corners[a], corners[b]
-                norm2 = norm2 + 2 * wa * wb * self._inner(ya, xa, yb, xb)
+        ty = _bilinear_taps(rows, image_size[0], h)
+        tx = _bilinear_taps(cols, image_size[1], w)
+        # Interpolate along the strip's short side first (a strip is a few pixels wide), then
+        # each pixel needs three lookups along the long side.
+        if len(cols) <= len(rows):
+            dots, norm2 = _separable(qf, self.sq, self.gx, self.gy, self.gd, self.ga, ty, tx)
+        else:
+            dots, norm2 = _separable(qf.T, self.sq.T, self.gy.T, self.gx.T, self.gd.T,
+                                     self.ga.T, tx, ty)
+            dots, norm2 = dots.T, norm2.T
         norms = np.sqrt(np.maximum(norm2, 0.0)) * np.linalg.norm(q)
         return dots / np.maximum(norms, 1e-12)
+
+
+def _separable(qf: np.ndarray, sq: np.ndarray, g_short: np.ndarray, g_long: np.ndarray,
+               gd: np.ndarray, ga: np.ndarray, long_taps: tuple, short_taps: tuple
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Dot products with the query and squared norms of bilinearly upsampled cells.
+
+    Maps are indexed [long-axis cell, short-axis cell]: ``qf`` the query's dot product with
+    each cell, ``sq`` each cell's squared norm, ``g_short`` / ``g_long`` the inner product with
+    the next cell along the short / long axis, ``gd`` and ``ga`` the two diagonal pairs of a
+    2 x 2 block. First each short-axis pixel interpolates every long-axis cell row (c, A, B:
+    its dot product, squared norm and inner product with the next row), then each pixel mixes
+    two rows.
+
+    Returns:
+      (dots, squared norms), both n_long x n_short.
+    """
+    slo, shi, sf = short_taps
+    llo, lhi, lf = long_taps
+    sf = sf.astype(np.float64)
+    s0, s1 = (1 - sf), sf
+    c = s0 * qf[:, slo] + s1 * qf[:, shi]
+    a = s0 * s0 * sq[:, slo] + s1 * s1 * sq[:, shi] + 2 * s0 * s1 * g_short[:, slo]
+    b = (s0 * s0 * g_long[:, slo] + s1 * s1 * g_long[:, shi]
+         + s0 * s1 * (gd[:, slo] + ga[:, slo]))
+    l1 = lf.astype(np.float64)[:, None]
+    l0 = 1 - l1
+    dots = l0 * c[llo] + l1 * c[lhi]
+    norm2 = l0 * l0 * a[llo] + l1 * l1 * a[lhi] + 2 * l0 * l1 * b[llo]
+    return dots, norm2
 
 
 def strip_similarity(

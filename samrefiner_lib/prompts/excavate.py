@@ -16,7 +16,7 @@ from ..config import RefinerConfig
 from ..geometry import Frame
 from .boxes import mask_bbox
 from .cebox import SimilarityField, context_elastic_box
-from .mask_prompt import gaussian_weights, mask_prompt_logits
+from .mask_prompt import crop_weights, mask_prompt_logits
 from .points import MaskDistances, box_center_point, centroid_point, negative_point, positive_point
 
 
@@ -107,10 +107,7 @@ def excavate_prompts(
             continue
         valid[i] = True
         tight[i] = box
-        needs_distances = config.point_strategy == "distance" or (
-            config.use_mask and config.mask_form in ("paper", "reference")
-        )
-        dist = MaskDistances.of(m) if needs_distances else None
+        dist = MaskDistances.of(m)
         if config.use_point:
             points[i, 0] = _point_for(m, config.point_strategy, dist)
             labels[i, 0] = 1
@@ -138,8 +135,9 @@ def excavate_prompts(
             # The paper's Gaussian is centred on the distance-guided point whatever point prompt
             # the configuration uses, so the point ablations leave the mask prompt unchanged.
             centre = positive_point(m, dist) if config.mask_form == "paper" else None
-            weights = gaussian_weights(m, config.mask_form, config.mask_gamma, centre, dist)
+            weights, origin = crop_weights(m, config.mask_form, config.mask_gamma, centre, dist)
             logits[i] = mask_prompt_logits(
-                m, weights, amp, frame.input_size, frame.model.img_size, grid, config.grid_mapping
+                m, weights, amp, frame.input_size, frame.model.img_size, grid,
+                config.grid_mapping, origin,
             )
     return PromptSet(points, labels, boxes, tight, expanded, logits, valid)

@@ -38,33 +38,33 @@ MaskForm = Literal["paper", "reference", "binary"]
 GridMapping = Literal["area", "reference"]
 
 
-def gaussian_weights(
+def crop_weights(
     mask: np.ndarray,
     form: MaskForm,
     gamma: float,
     point: np.ndarray | None = None,
     distances: MaskDistances | None = None,
-) -> np.ndarray:
-    """Centre-prior weights in [0, 1] inside the mask, 0 outside.
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Centre-prior weights on the mask's box (plus a one-pixel ring), and the box's origin.
 
     Arguments:
       mask: HxW bool, non-empty.
-      form: ``"paper"``, ``"reference"`` or ``"binary"`` (all ones inside the mask).
+      form: ``"paper"``, ``"reference"`` or ``"binary"`` (ones inside the mask).
       gamma: spread parameter (> 0).
       point: (x, y) centre for the paper form (the positive point).
       distances: precomputed :class:`MaskDistances` (reference form; also gives the crop).
 
     Returns:
-      np.ndarray: HxW float32.
+      (hxw float32 weights in [0, 1], 0 outside the mask; (x, y) of the crop in the image)
     """
     if gamma <= 0:
         raise ValueError(f"gamma must be > 0, got {gamma}")
-    if form == "binary":
-        return mask.astype(np.float32)
     d = distances if distances is not None else MaskDistances.of(mask)
-    area = float(np.count_nonzero(d.inside))
     cx0, cy0 = d.origin
     ch, cw = d.inside.shape
+    if form == "binary":
+        return d.inside.astype(np.float32), d.origin
+    area = float(np.count_nonzero(d.inside))
     if form == "paper":
         if point is None:
             raise ValueError("the paper form needs the positive point (x0, y0)")
@@ -72,12 +72,30 @@ def gaussian_weights(
         xs = np.arange(cx0, cx0 + cw, dtype=np.float64)[None, :] - float(point[0])
         crop = np.exp(-(xs * xs + ys * ys) / (area * gamma))
     elif form == "reference":
-        dd = d.dist.astype(np.float64) - d.max_distance
+        dd = d.dist - d.max_distance
         crop = np.exp(-(dd * dd) / max(area / gamma, 1.0))
     else:
         raise ValueError(f"unknown mask prompt form {form!r}; expected paper, reference or binary")
+    return np.where(d.inside, crop, 0.0).astype(np.float32), d.origin
+
+
+def gaussian_weights(
+    mask: np.ndarray,
+    form: MaskForm,
+    gamma: float,
+    point: np.ndarray | None = None,
+    distances: MaskDistances | None = None,
+) -> np.ndarray:
+    """Centre-prior weights in [0, 1] inside the mask, 0 outside, at full size.
+
+    Arguments: as :func:`crop_weights`.
+
+    Returns:
+      np.ndarray: HxW float32.
+    """
+    crop, (cx0, cy0) = crop_weights(mask, form, gamma, point, distances)
     out = np.zeros(mask.shape, np.float32)
-    out[cy0 : cy0 + ch, cx0 : cx0 + cw] = np.where(d.inside, crop, 0.0)
+    out[cy0 : cy0 + crop.shape[0], cx0 : cx0 + crop.shape[1]] = crop
     return out
 
 
@@ -124,31 +142,42 @@ def mask_prompt_logits(
     img_size: int,
     grid_size: tuple[int, int],
     grid_mapping: GridMapping = "area",
+    origin: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
     """Mask-prompt logits on the model's mask-input grid.
 
     Arguments:
       mask: HxW bool coarse mask.
-      weights: HxW centre-prior weights from :func:`gaussian_weights`.
+      weights: centre-prior weights, either HxW (:func:`gaussian_weights`) or a window of the
+        image that holds every foreground pixel, placed at ``origin`` (:func:`crop_weights`).
       amplitude: logit magnitude (omega in the paper, strength in the reference code).
       input_size, img_size, grid_size: as in :func:`to_mask_grid`.
       grid_mapping: ``"area"`` or ``"reference"`` (see the module docstring).
+      origin: (x, y) of ``weights`` in the image.
 
     Returns:
       np.ndarray: grid_h x grid_w float32 logits.
     """
     if amplitude <= 0:
         raise ValueError(f"mask prompt amplitude must be > 0, got {amplitude}")
+    ox, oy = origin
+    h, w = weights.shape
+    window = (slice(oy, oy + h), slice(ox, ox + w))
+    amp = float(amplitude)
     if grid_mapping == "area":
-        logits = np.where(mask, amplitude * weights, -amplitude).astype(np.float32)
-        return to_mask_grid(logits, input_size, img_size, grid_size, -float(amplitude))
+        # Only the window is computed; the rest of the map is background (-amplitude).
+        logits = np.full(mask.shape, -amp, np.float32)
+        logits[window] = np.where(mask[window], amp * weights, -amp)
+        return to_mask_grid(logits, input_size, img_size, grid_size, -amp)
     if grid_mapping != "reference":
         raise ValueError(f"unknown grid_mapping {grid_mapping!r}; expected area or reference")
     gh, gw = grid_size
+    full = np.zeros(mask.shape, np.float32)
+    full[window] = weights
     sign = _to_square(np.where(mask, 1.0, -1.0).astype(np.float32), input_size, img_size, -1.0,
                       cv2.INTER_LINEAR)
-    gauss = _to_square(weights.astype(np.float32), input_size, img_size, 0.0, cv2.INTER_LINEAR)
+    gauss = _to_square(full, input_size, img_size, 0.0, cv2.INTER_LINEAR)
     sign = cv2.resize(sign, (gw, gh), interpolation=cv2.INTER_LINEAR)
     gauss = cv2.resize(gauss, (gw, gh), interpolation=cv2.INTER_LINEAR)
     gauss = np.where(gauss <= 0, 1.0, gauss)
-    return (np.where(sign > 0, amplitude, -amplitude) * gauss).astype(np.float32)
+    return (np.where(sign > 0, amp, -amp) * gauss).astype(np.float32)

@@ -17,7 +17,7 @@ that ring without getting farther away, and every foreground pixel lies inside t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -29,22 +29,41 @@ from .boxes import box_center, mask_bbox
 _EXACT_LIMIT = 1000.0
 
 
-def _edt(binary: np.ndarray) -> np.ndarray:
-    """Exact Euclidean distance of each non-zero pixel to the nearest zero pixel (float64).
+def _raw_edt(binary: np.ndarray) -> np.ndarray:
+    """Euclidean distance of each non-zero pixel to the nearest zero pixel, float32 (OpenCV).
 
-    OpenCV's precise transform is ~7x faster than SciPy's but returns float32 values whose last
-    bits vary from call to call, which would make argmax ties (and so the prompts) change
-    between runs. Squared Euclidean distances between pixels are integers, so rounding the
-    square restores the exact value while the error is below half a unit, i.e. for distances
-    up to about 1000 px; larger masks use SciPy.
+    OpenCV's precise transform is ~7x faster than SciPy's but its float32 values vary in the
+    last bits from call to call; :func:`_exact` and :func:`_exact_argmax` make results exact.
     """
-    d = cv2.distanceTransform(binary.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    if d.size and float(d.max()) > _EXACT_LIMIT:
+    return cv2.distanceTransform(binary.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def _exact(raw: np.ndarray, binary: np.ndarray) -> np.ndarray:
+    """Exact distances (float64) from OpenCV's values.
+
+    Squared distances between pixels are integers, so rounding the square of OpenCV's value
+    restores the exact distance while its error is below half a unit, i.e. for distances up to
+    about 1000 px; larger masks use SciPy.
+    """
+    if raw.size and float(raw.max()) > _EXACT_LIMIT:
         return ndimage.distance_transform_edt(binary)
-    return np.sqrt(np.rint(np.square(d, dtype=np.float64)))
+    return np.sqrt(np.rint(np.square(raw, dtype=np.float64)))
 
 
-@dataclass(frozen=True)
+def _exact_argmax(raw: np.ndarray, binary: np.ndarray) -> int:
+    """Flat index of the first (raster order) maximum of the exact distance.
+
+    Only the pixels within rounding noise of the maximum are made exact: distinct exact values
+    near a distance d differ by at least 1 / (2d + 1), far more than OpenCV's noise.
+    """
+    m = float(raw.max())
+    if m > _EXACT_LIMIT:
+        return int(np.argmax(ndimage.distance_transform_edt(binary)))
+    cand = np.flatnonzero(raw >= m - 0.25 / (2 * m + 1))
+    sq = np.rint(np.square(raw.ravel()[cand], dtype=np.float64))
+    return int(cand[int(np.argmax(sq))])
+
+
 class MaskDistances:
     """Distance transform of one mask, computed on its box plus a one-pixel ring.
 
@@ -52,17 +71,18 @@ class MaskDistances:
       box: tight box (x0, y0, x1, y1), inclusive.
       origin: (x, y) of the crop's top-left pixel in the image.
       inside: crop of the mask, bool, hxw.
-      dist: distance of each foreground pixel of the crop to the background (0 outside),
-        float64, exact.
+      raw: OpenCV's float32 distances on the crop (last bits not repeatable).
       has_background: False when the image holds no background pixel at all (distances are then
         meaningless and the image centre is used as the positive point).
     """
 
-    box: tuple[int, int, int, int]
-    origin: tuple[int, int]
-    inside: np.ndarray
-    dist: np.ndarray
-    has_background: bool
+    def __init__(self, box: tuple[int, int, int, int], origin: tuple[int, int],
+                 inside: np.ndarray, raw: np.ndarray, has_background: bool) -> None:
+        self.box = box
+        self.origin = origin
+        self.inside = inside
+        self.raw = raw
+        self.has_background = has_background
 
     @classmethod
     def of(cls, mask: np.ndarray) -> MaskDistances:
@@ -76,12 +96,21 @@ class MaskDistances:
         cx1, cy1 = min(x1 + 2, w), min(y1 + 2, h)
         inside = mask[cy0:cy1, cx0:cx1]
         has_background = not bool(inside.all())
-        dist = _edt(inside) if has_background else np.zeros(inside.shape)
-        return cls(box, (cx0, cy0), inside, dist, has_background)
+        raw = _raw_edt(inside) if has_background else np.zeros(inside.shape, np.float32)
+        return cls(box, (cx0, cy0), inside, raw, has_background)
+
+    @cached_property
+    def dist(self) -> np.ndarray:
+        """Exact distance of each foreground pixel of the crop to the background (float64)."""
+        return _exact(self.raw, self.inside) if self.has_background else self.raw.astype(float)
 
     @property
     def max_distance(self) -> float:
         return float(self.dist.max())
+
+    def argmax(self) -> tuple[int, int]:
+        """(row, col) in the crop of the first maximum of the exact distance."""
+        return np.unravel_index(_exact_argmax(self.raw, self.inside), self.raw.shape)
 
     def full(self, shape: tuple[int, int]) -> np.ndarray:
         """The distance map pasted into an all-zero array of the image's shape (HxW float64)."""
@@ -111,7 +140,7 @@ def positive_point(mask: np.ndarray, distances: MaskDistances | None = None) -> 
         return np.array([float(w // 2), float(h // 2)])
     # Row-major order inside the crop is row-major order in the image, so argmax keeps the
     # reference code's raster-order tie break.
-    iy, ix = np.unravel_index(int(np.argmax(d.dist)), d.dist.shape)
+    iy, ix = d.argmax()
     return np.array([float(ix + d.origin[0]), float(iy + d.origin[1])])
 
 
@@ -138,8 +167,8 @@ def negative_point(
     crop = mask[y0 : y1 + 1, x0 : x1 + 1]
     if crop.all():
         return None
-    dist = _edt(~crop)
-    iy, ix = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    outside = ~crop
+    iy, ix = np.unravel_index(_exact_argmax(_raw_edt(outside), outside), outside.shape)
     return np.array([float(ix + x0), float(iy + y0)])
 
 
