@@ -131,7 +131,7 @@ def stage_latency(sam, size: int, n_masks: int, repeats: int, device: torch.devi
     res["excavate_all"] = timed(lambda: excavate_prompts(masks, cfg, frame, feats), repeats)
     prompts = excavate_prompts(masks, cfg, frame, feats)
     pts, bxs, mks = prompt_tensors(prompts, frame, device)
-    chunk = cfg.chunk_size
+    chunk = cfg.resolved_chunk_size(device)
 
     def decoding() -> torch.Tensor:
         with torch.inference_mode():

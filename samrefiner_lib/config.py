@@ -32,6 +32,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import torch
+
 PointStrategy = Literal["distance", "box_center", "centroid"]
 MaskForm = Literal["paper", "reference", "binary"]
 GridMapping = Literal["area", "reference"]
@@ -66,7 +68,11 @@ class RefinerConfig:
         CEBox expanded; ``None`` keeps ``mask_amplitude``.
       iterations: refinement passes; each pass re-excavates prompts from the previous result.
       multimask_output: ask SAM for its 3 candidates (the method) or for 1.
-      chunk_size: masks per prompt-encoder/mask-decoder call (bounds memory).
+      chunk_size: masks per prompt-encoder/mask-decoder call (bounds memory); None picks by
+        device: 4 on the CPU, where the decoder's work per mask cannot be shared and larger
+        batches only add memory traffic (measured 40% slower at 8+ with ViT-B dimensions), and
+        64 on accelerators, where one call amortises the launch overhead (9-15x faster than
+        one call per mask on an H200). Results do not depend on it.
       overrides: fields changed after the preset was applied (filled in by :meth:`replace`).
     """
 
@@ -89,7 +95,7 @@ class RefinerConfig:
     expanded_mask_amplitude: float | None = None
     iterations: int = 1
     multimask_output: bool = True
-    chunk_size: int = 64
+    chunk_size: int | None = None
     overrides: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -105,7 +111,7 @@ class RefinerConfig:
                              f"got {self.grid_mapping!r}")
         if self.iterations < 1:
             raise ValueError(f"iterations must be >= 1, got {self.iterations}")
-        if self.chunk_size < 1:
+        if self.chunk_size is not None and self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if self.cebox_rounds < 1:
             raise ValueError(f"cebox_rounds must be >= 1, got {self.cebox_rounds}")
@@ -113,6 +119,12 @@ class RefinerConfig:
             raise ValueError(f"cebox_lambda must lie in [0, 1), got {self.cebox_lambda}")
         if self.mask_amplitude <= 0 or self.mask_gamma <= 0:
             raise ValueError("mask_amplitude and mask_gamma must be > 0")
+
+    def resolved_chunk_size(self, device: torch.device) -> int:
+        """``chunk_size``, or the device's default when it is None."""
+        if self.chunk_size is not None:
+            return self.chunk_size
+        return 4 if device.type == "cpu" else 64
 
     def replace(self, **changes: Any) -> RefinerConfig:
         """A copy with ``changes`` applied and recorded as overrides of the preset."""

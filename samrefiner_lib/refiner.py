@@ -1,8 +1,9 @@
 """SAMRefiner: refine the coarse masks of an image with a stock SAM.
 
 One image-encoder pass per image; the prompts of all N masks are decoded together (in chunks of
-``config.chunk_size``); SAM returns 3 candidates per mask and a selector keeps one; optionally
-the result is fed back as the new coarse mask for further iterations.
+``config.chunk_size``, by default chosen per device); SAM returns 3 candidates per mask and a
+selector keeps one; optionally the result is fed back as the new coarse mask for further
+iterations.
 """
 
 from __future__ import annotations
@@ -165,8 +166,9 @@ class SAMRefiner:
             ious = np.full((n, k), np.nan, np.float32)
             low_res = torch.zeros((n, k, *grid), dtype=torch.float32)
             valid_idx = np.flatnonzero(prompts.valid)
-            for start in range(0, valid_idx.size, cfg.chunk_size):
-                idx = valid_idx[start : start + cfg.chunk_size]
+            chunk = cfg.resolved_chunk_size(self.device)
+            for start in range(0, valid_idx.size, chunk):
+                idx = valid_idx[start : start + chunk]
                 pts, boxes, mask_in = prompt_tensors(prompts.select(idx), frame, self.device)
                 logits, iou = decode(self.sam, embedding.features, pts, boxes, mask_in,
                                      cfg.multimask_output)

@@ -128,3 +128,12 @@ def test_deterministic(tiny_sam, scene):
     b = SAMRefiner(tiny_sam, "paper").refine(img, masks)
     assert np.array_equal(a.masks, b.masks)
     assert np.array_equal(a.iou_predictions, b.iou_predictions)
+
+
+def test_chunk_size_defaults_by_device_and_can_be_set():
+    cfg = get_preset("paper")
+    assert cfg.resolved_chunk_size(torch.device("cpu")) == 4
+    assert cfg.resolved_chunk_size(torch.device("cuda")) == 64
+    assert cfg.replace(chunk_size=7).resolved_chunk_size(torch.device("cpu")) == 7
+    with pytest.raises(ValueError, match="chunk_size"):
+        cfg.replace(chunk_size=0)
