@@ -23,7 +23,8 @@ class InputError(ValueError):
     """Raised when an image or mask given to the library is unusable; the message names it."""
 
 
-def _read_pil(path: PathLike, what: str) -> Image.Image:
+def read_image_file(path: PathLike, what: str) -> Image.Image:
+    """Open and fully decode an image file, or raise InputError naming ``what`` and the path."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{what}: file not found: {path}")
@@ -49,7 +50,7 @@ def load_image(image: ImageInput, name: str = "image") -> np.ndarray:
       np.ndarray: HxWx3, uint8.
     """
     if isinstance(image, (str, os.PathLike)):
-        image = _read_pil(image, name)
+        image = read_image_file(image, name)
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGB"))
     if not isinstance(image, np.ndarray):
@@ -113,7 +114,7 @@ def _binarise(arr: np.ndarray, name: str) -> np.ndarray:
 
 def _mask_to_array(mask: MaskInput, name: str) -> np.ndarray:
     if isinstance(mask, (str, os.PathLike)):
-        pil = _read_pil(mask, name)
+        pil = read_image_file(mask, name)
         # Palette and RGB(A) PNGs carry the mask in the first band; grayscale is used as is.
         if pil.mode in ("RGB", "RGBA", "P", "LA"):
             pil = pil.convert("RGB") if pil.mode == "P" else pil

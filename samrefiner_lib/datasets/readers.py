@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from ..io import InputError, read_image_file
 from .sample import DatasetError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -21,15 +22,10 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 def open_image(path: str | os.PathLike, what: str = "image") -> Image.Image:
     """Open and fully decode an image file, or raise DatasetError naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{what}: file not found: {path}")
     try:
-        img = Image.open(path)
-        img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise DatasetError(f"{what}: cannot decode {path} as an image ({exc})") from exc
-    return img
+        return read_image_file(path, what)
+    except InputError as exc:
+        raise DatasetError(str(exc)) from exc
 
 
 def read_rgb(path: str | os.PathLike, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ..datasets.voc import write_label_png
-from ..io import InputError
+from ..io import InputError, read_image_file
 
 #: Label of pixels that are neither refined nor scored.
 IGNORE = 255
@@ -89,14 +89,7 @@ def load_label_map(
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.is_file():
-            raise InputError(f"{name}: file not found: {path}")
-        try:
-            img = Image.open(path)
-            img.load()
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise InputError(f"{name}: cannot decode {path} as an image ({exc})") from exc
-        source = _pil_indices(img, f"{name} ({path})")
+        source = _pil_indices(read_image_file(path, name), f"{name} ({path})")
     elif isinstance(source, Image.Image):
         source = _pil_indices(source, name)
     return check_label_map(source, name, shape)
