@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..distance import exact_edt
+
 
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     """Tight box (y0, x0, y1, x1) of a non-empty HxW mask, end-exclusive."""
@@ -45,7 +47,7 @@ def distance_inside(mask: np.ndarray) -> np.ndarray:
         # OpenCV returns huge values when there is no zero pixel; "far from everything" is fine,
         # but keep it finite and proportional to the array size.
         return np.full(mask.shape, float(sum(mask.shape)), dtype=np.float32)
-    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return exact_edt(mask).astype(np.float32)
 
 
 def signed_distance(mask: np.ndarray) -> np.ndarray:

@@ -19,49 +19,10 @@ from __future__ import annotations
 
 from functools import cached_property
 
-import cv2
 import numpy as np
-from scipy import ndimage
 
+from ..distance import exact_argmax, exact_distances, raw_distances
 from .boxes import box_center, mask_bbox
-
-#: Above this distance float32 rounding could reach half a unit of squared distance.
-_EXACT_LIMIT = 1000.0
-
-
-def _raw_edt(binary: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each non-zero pixel to the nearest zero pixel, float32 (OpenCV).
-
-    OpenCV's precise transform is ~7x faster than SciPy's but its float32 values vary in the
-    last bits from call to call; :func:`_exact` and :func:`_exact_argmax` make results exact.
-    """
-    return cv2.distanceTransform(binary.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-
-
-def _exact(raw: np.ndarray, binary: np.ndarray) -> np.ndarray:
-    """Exact distances (float64) from OpenCV's values.
-
-    Squared distances between pixels are integers, so rounding the square of OpenCV's value
-    restores the exact distance while its error is below half a unit, i.e. for distances up to
-    about 1000 px; larger masks use SciPy.
-    """
-    if raw.size and float(raw.max()) > _EXACT_LIMIT:
-        return ndimage.distance_transform_edt(binary)
-    return np.sqrt(np.rint(np.square(raw, dtype=np.float64)))
-
-
-def _exact_argmax(raw: np.ndarray, binary: np.ndarray) -> int:
-    """Flat index of the first (raster order) maximum of the exact distance.
-
-    Only the pixels within rounding noise of the maximum are made exact: distinct exact values
-    near a distance d differ by at least 1 / (2d + 1), far more than OpenCV's noise.
-    """
-    m = float(raw.max())
-    if m > _EXACT_LIMIT:
-        return int(np.argmax(ndimage.distance_transform_edt(binary)))
-    cand = np.flatnonzero(raw >= m - 0.25 / (2 * m + 1))
-    sq = np.rint(np.square(raw.ravel()[cand], dtype=np.float64))
-    return int(cand[int(np.argmax(sq))])
 
 
 class MaskDistances:
@@ -96,13 +57,15 @@ class MaskDistances:
         cx1, cy1 = min(x1 + 2, w), min(y1 + 2, h)
         inside = mask[cy0:cy1, cx0:cx1]
         has_background = not bool(inside.all())
-        raw = _raw_edt(inside) if has_background else np.zeros(inside.shape, np.float32)
+        raw = raw_distances(inside) if has_background else np.zeros(inside.shape, np.float32)
         return cls(box, (cx0, cy0), inside, raw, has_background)
 
     @cached_property
     def dist(self) -> np.ndarray:
         """Exact distance of each foreground pixel of the crop to the background (float64)."""
-        return _exact(self.raw, self.inside) if self.has_background else self.raw.astype(float)
+        if not self.has_background:
+            return self.raw.astype(np.float64)
+        return exact_distances(self.raw, self.inside)
 
     @property
     def max_distance(self) -> float:
@@ -110,7 +73,7 @@ class MaskDistances:
 
     def argmax(self) -> tuple[int, int]:
         """(row, col) in the crop of the first maximum of the exact distance."""
-        return np.unravel_index(_exact_argmax(self.raw, self.inside), self.raw.shape)
+        return np.unravel_index(exact_argmax(self.raw, self.inside), self.raw.shape)
 
     def full(self, shape: tuple[int, int]) -> np.ndarray:
         """The distance map pasted into an all-zero array of the image's shape (HxW float64)."""
@@ -168,7 +131,7 @@ def negative_point(
     if crop.all():
         return None
     outside = ~crop
-    iy, ix = np.unravel_index(_exact_argmax(_raw_edt(outside), outside), outside.shape)
+    iy, ix = np.unravel_index(exact_argmax(raw_distances(outside), outside), outside.shape)
     return np.array([float(ix + x0), float(iy + y0)])
 
 
