@@ -125,19 +125,21 @@ class SimilarityField:
         gd[:-1, :-1] = (f[:, :-1, :-1] * f[:, 1:, 1:]).sum(0)
         ga[:-1, :-1] = (f[:, :-1, 1:] * f[:, 1:, :-1]).sum(0)
         self.sq, self.gx, self.gy, self.gd, self.ga = sq, gx, gy, gd, ga
-        self._f64 = f
+        # Cells as contiguous rows (h*w x C): a query gathers whole rows, and the dot products
+        # with the query run along contiguous memory.
+        self._rows = np.ascontiguousarray(f.reshape(f.shape[0], -1).T)
 
     def query(self, mask: np.ndarray) -> torch.Tensor:
         """The CEBox query vector of a mask (see :func:`query_embedding`), in float64."""
         cells = _query_cells(mask, *self.shape)
-        return torch.from_numpy(self._f64[:, cells].mean(axis=1))
+        return torch.from_numpy(self._rows[cells.ravel()].mean(axis=0))
 
     def prepare(self, query: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """The query as float64 and its dot product with every cell (an h x w map)."""
         q = query.detach().double().cpu().numpy()
         # einsum's own loop, not BLAS: these products are small, and a BLAS thread pool that
         # shares the CPU with other work turns them from microseconds into milliseconds.
-        return q, np.einsum("c,chw->hw", q, self._f64)
+        return q, np.einsum("nc,c->n", self._rows, q).reshape(self.shape)
 
     def strip(self, query: torch.Tensor | tuple[np.ndarray, np.ndarray], rows: np.ndarray,
               cols: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:

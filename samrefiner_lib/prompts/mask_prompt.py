@@ -70,7 +70,8 @@ def crop_weights(
             raise ValueError("the paper form needs the positive point (x0, y0)")
         ys = np.arange(cy0, cy0 + ch, dtype=np.float64)[:, None] - float(point[1])
         xs = np.arange(cx0, cx0 + cw, dtype=np.float64)[None, :] - float(point[0])
-        crop = np.exp(-(xs * xs + ys * ys) / (area * gamma))
+        # The Gaussian is separable: h + w exponentials instead of h * w.
+        crop = np.exp(-(ys * ys) / (area * gamma)) * np.exp(-(xs * xs) / (area * gamma))
     elif form == "reference":
         dd = d.dist - d.max_distance
         crop = np.exp(-(dd * dd) / max(area / gamma, 1.0))
@@ -105,6 +106,8 @@ def _to_square(x: np.ndarray, input_size: tuple[int, int], img_size: int, pad: f
     h_r, w_r = input_size
     if x.shape != (h_r, w_r):
         x = cv2.resize(x, (w_r, h_r), interpolation=interpolation)
+    if (h_r, w_r) == (img_size, img_size):
+        return x  # nothing to pad; a copy would only cost a full-size allocation per mask
     out = np.full((img_size, img_size), pad, np.float32)
     out[:h_r, :w_r] = x
     return out
@@ -129,7 +132,8 @@ def to_mask_grid(
     Returns:
       np.ndarray: grid_h x grid_w float32.
     """
-    sq = _to_square(logits.astype(np.float32), input_size, img_size, pad_value, cv2.INTER_AREA)
+    sq = _to_square(np.asarray(logits, dtype=np.float32), input_size, img_size, pad_value,
+                    cv2.INTER_AREA)
     gh, gw = grid_size
     return cv2.resize(sq, (gw, gh), interpolation=cv2.INTER_AREA)
 
