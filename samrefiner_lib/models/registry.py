@@ -132,7 +132,8 @@ def _guess_official(state: dict[str, torch.Tensor]) -> str | None:
     if pos is None:
         return None
     for name, spec in OFFICIAL_SPECS.items():
-        if pos.shape[-1] == spec.encoder_embed_dim and pos.shape[1] == 64:
+        grid = spec.img_size // spec.patch_size
+        if pos.shape[-1] == spec.encoder_embed_dim and tuple(pos.shape[1:3]) == (grid, grid):
             return name
     return None
 
