@@ -381,7 +381,7 @@ def test_experiment_tables_are_labelled(sam):
     settings = Settings(scale=get_scale("smoke"), model="tiny-test", checkpoint=None,
                         data_root=None)
     res = run(SAMRefiner(sam, "paper"), settings, "synth_shifted")
-    for df in (res.table, res.summary, res.loss, res.selection, res.probe):
+    for df in (res.table, res.summary, res.loss, res.selection, res.probe, res.objective):
         assert {"model", "data", "preset"} <= set(df.columns)
         assert (df["model"] == "tiny-test").all()
         assert "scale=smoke" in df.attrs["label"]
@@ -391,6 +391,17 @@ def test_experiment_tables_are_labelled(sam):
     oracle = res.selection[res.selection["selector"] == "oracle (ground truth)"]
     assert (oracle["top-1"] == 100).all() and len(oracle) == 4
     assert len(res.loss) == res.adaptor.training["steps"] >= 4
+    # The objective table's top-1 agrees with the adaption module's own scorer, before and after.
+    refiner = SAMRefiner(sam, "paper")
+    for _, row in res.objective.iterrows():
+        samples = res.data.eval_sets[row["set"]]
+        before = coarse_target_top1(refiner, samples)
+        with res.adaptor.applied(refiner):
+            after = coarse_target_top1(refiner, samples)
+        assert row["masks"] == before.masks
+        assert row["top-1 vs coarse target before"] == pytest.approx(100 * before.coarse_top1)
+        assert row["top-1 vs coarse target after"] == pytest.approx(100 * after.coarse_top1)
+        assert row["ranking loss before"] >= 0 and row["ranking loss after"] >= 0
 
 
 def test_cli_refine_refuses_adaptor_of_another_model(tmp_path, scene, capsys):
