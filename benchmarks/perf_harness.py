@@ -293,9 +293,14 @@ def main() -> None:
         share = v["not_encoder_total"] / v["encode"]
         res["targets"].append({"target": "ViT-B, 1024 px, 16 masks: non-encoder <= 10% of encoder",
                                "value": f"{100 * share:.1f}%", "met": share <= 0.10})
-    e = res["stages"]["embedded, 1024 px, 16 masks"]["excavate_all"] / 16
-    res["targets"].append({"target": "excavation <= 5 ms per mask at 1024 px",
-                           "value": f"{e:.2f} ms", "met": e <= 5})
+    # CEBox's per-image similarity field grows with the embedding (C x h x w), so excavation is
+    # reported for both models.
+    for row, label in (("embedded, 1024 px, 16 masks", "embedded"),
+                       ("ViT-B dims, 1024 px, 16 masks", "ViT-B dims")):
+        if row in st:
+            e = st[row]["excavate_all"] / 16
+            res["targets"].append({"target": f"{label}: excavation <= 5 ms per mask at 1024 px",
+                                   "value": f"{e:.2f} ms", "met": e <= 5})
     sc = res["scaling"]
     if f"excavation per mask, {sizes[-1]} px" in sc:
         first, last = (sc[f"excavation per mask, {s} px"] for s in (sizes[0], sizes[-1]))
