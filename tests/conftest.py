@@ -6,16 +6,32 @@ import numpy as np
 import pytest
 import torch
 
-from samrefiner_lib.models import TEST_SPEC, build_sam_from_spec
+from samrefiner_lib.models import TEST_SPEC, build_sam_from_spec, save_checkpoint
 
 # One thread: the tiny test models run small ops, which two contending threads slow down a lot.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    """Commands under test may set their own thread count (--threads); undo it after each test."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
 def tiny_sam():
     """A 64 px SAM with random (seeded) weights: real architecture, milliseconds per call."""
     return build_sam_from_spec(TEST_SPEC, seed=0)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    """A checkpoint file of the tiny SAM that names its own architecture."""
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_checkpoint(build_sam_from_spec(TEST_SPEC, seed=0), TEST_SPEC, path)
+    return path
 
 
 @pytest.fixture()

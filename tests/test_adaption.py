@@ -58,15 +58,6 @@ def _blob_dataset(n_images: int, seed: int, size: int = 48) -> list[tuple[np.nda
     return out
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tiny model's ops are microseconds long: one thread avoids synchronisation costs."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture()
 def sam():
     """A fresh tiny SAM per test (tests attach and merge adaptors)."""

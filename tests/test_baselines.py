@@ -7,7 +7,6 @@ import types
 
 import numpy as np
 import pytest
-import torch
 
 from samrefiner_lib import SAMRefiner, get_preset
 from samrefiner_lib.baselines import (
@@ -37,15 +36,6 @@ from .conftest import disk
 
 needs_crf = pytest.mark.skipif(not densecrf_available(),
                                reason="pydensecrf (pip install pydensecrf2) is not importable")
-
-
-@pytest.fixture()
-def one_thread():
-    """Tiny tensors run fastest on one thread; restore the previous setting afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture()
@@ -153,7 +143,7 @@ def test_plain_sam_configs_switch_the_right_prompts():
     assert ref["sam-mask"].mask_amplitude == 30.0 and ref["sam-mask"].preset == "reference"
 
 
-def test_plain_sam_configs_run_through_the_evaluator(tiny_sam, scene, one_thread):
+def test_plain_sam_configs_run_through_the_evaluator(tiny_sam, scene):
     img, masks = scene
     from samrefiner_lib.datasets import Sample
 
@@ -186,7 +176,7 @@ def test_build_methods_by_name(tmp_path):
     assert set(METHOD_NAMES) >= {"paper", "reference", "densecrf", "cascadepsp", "hqsam"}
 
 
-def test_refine_instances_gives_masks_and_scores(tiny_sam, scene, one_thread):
+def test_refine_instances_gives_masks_and_scores(tiny_sam, scene):
     img, masks = scene
     refiner = SAMRefiner(tiny_sam)
     out, scores = refine_instances(get_preset("paper"), img, masks, refiner)

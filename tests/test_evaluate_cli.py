@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 from samrefiner_lib.cli import main
@@ -22,7 +21,6 @@ from samrefiner_lib.datasets import load_real_pairs, write_label_png
 from samrefiner_lib.evaluation import with_davis585_coarse
 from samrefiner_lib.evaluation.sources import open_dataset
 from samrefiner_lib.metrics import ConfusionMatrix, coco_mask_ap, masks_to_coco, masks_to_results
-from samrefiner_lib.models import TEST_SPEC, build_sam_from_spec, save_checkpoint
 
 # --------------------------------------------------------------------------- fake datasets
 
@@ -51,12 +49,6 @@ def corrupt(mask: np.ndarray, seed: int) -> np.ndarray:
     if ys.size:
         m[ys[0]: ys[0] + 3, max(xs[0] - 6, 0): xs[0]] = 1
     return m.astype(bool)
-
-
-def write_checkpoint(path: Path) -> Path:
-    """A tiny random SAM checkpoint that names its own architecture."""
-    save_checkpoint(build_sam_from_spec(TEST_SPEC, seed=0), TEST_SPEC, path)
-    return path
 
 
 def write_grabcut(root: Path, n: int = 3) -> Path:
@@ -137,19 +129,6 @@ def write_voc(root: Path, n: int = 3) -> dict[str, Path]:
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    """The commands below run with --threads 1 (tiny tensors); give the others theirs back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory) -> Path:
-    return write_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt")
 
 
 def _model(ckpt: Path) -> list[str]:

@@ -22,26 +22,12 @@ from samrefiner_lib.metrics import decode_rle, masks_to_coco, masks_to_results
 from .test_evaluate_cli import (
     corrupt,
     make_scene,
-    write_checkpoint,
     write_coco,
     write_davis,
     write_voc,
 )
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    """The commands below run with --threads 1; give the other tests their setting back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory) -> Path:
-    return write_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt")
 
 
 def _coco_args(paths: dict[str, Path], out: Path, ckpt: Path, *extra: str) -> list[str]:
