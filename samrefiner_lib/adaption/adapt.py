@@ -296,17 +296,21 @@ class CoarseTop1:
         coarse mask (the self-supervised target).
       gt_top1: the same against the ground truth (NaN when no sample has ground truth).
       masks: number of (non-empty) masks scored.
+      ranking_loss: mean margin ranking loss of the coarse-mask target against the other
+        candidates (the quantity adaption minimises).
     """
 
     coarse_top1: float
     gt_top1: float
     masks: int
+    ranking_loss: float
 
 
 def coarse_target_top1(
     refiner: SAMRefiner,
     dataset: Iterable[DatasetItem],
     prompt_config: RefinerConfig | None = None,
+    margin: float = DEFAULT_MARGIN,
 ) -> CoarseTop1:
     """Score the refiner's IoU head (with whatever adaptor is attached) on single-box prompts.
 
@@ -315,6 +319,7 @@ def coarse_target_top1(
       dataset: as for :func:`adapt_iou_head`; ``Sample`` objects with aligned ``gt`` also get a
         ground-truth top-1.
       prompt_config: the prompts (default :func:`training_prompt_config` of the refiner's).
+      margin: margin of the reported ranking loss.
 
     Returns:
       CoarseTop1
@@ -340,6 +345,9 @@ def coarse_target_top1(
                 gt_hits.append(bool(top1_correct(p, g)[0]))
     if not pred:
         raise ValueError("dataset: no non-empty coarse mask to score")
-    hits = top1_correct(np.concatenate(pred), np.concatenate(vs_coarse))
+    pred_all, coarse_all = np.concatenate(pred), np.concatenate(vs_coarse)
+    hits = top1_correct(pred_all, coarse_all)
+    loss = margin_ranking_loss(torch.from_numpy(pred_all).double(),
+                               torch.from_numpy(coarse_all.argmax(axis=1)), margin)
     gt_top1 = float(np.mean(gt_hits)) if gt_hits else float("nan")
-    return CoarseTop1(float(hits.mean()), gt_top1, int(hits.size))
+    return CoarseTop1(float(hits.mean()), gt_top1, int(hits.size), float(loss.mean()))

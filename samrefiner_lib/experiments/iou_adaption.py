@@ -40,8 +40,8 @@ from ..adaption import (
     IoUHeadAdaptor,
     LoRAConfig,
     adapt_iou_head,
+    coarse_target_top1,
     loss_log,
-    margin_ranking_loss,
     training_prompt_config,
 )
 from ..config import RefinerConfig, get_preset
@@ -513,23 +513,6 @@ def feature_probe(
     return out
 
 
-def _objective_pass(
-    refiner: SAMRefiner, samples: Sequence[Sample], cfg: RefinerConfig, margin: float
-) -> tuple[float, float, int]:
-    """Mean ranking loss and top-1 against the coarse-mask target for ``cfg`` prompts."""
-    losses, hits = [], []
-    for s in samples:
-        out = refiner.refine(s.image, s.coarse, config=cfg)
-        for i in np.flatnonzero(out.prompts.valid):
-            cands = out.candidate_masks(int(i))
-            ious = [iou_from_counts(*intersection_union(c, s.coarse[i])) for c in cands]
-            target = torch.tensor([int(np.argmax(ious))])
-            pred = torch.as_tensor(np.asarray(out.iou_predictions[i]), dtype=torch.float64)[None]
-            losses.append(float(margin_ranking_loss(pred, target, margin)[0]))
-            hits.append(int(pred.argmax()) == int(target))
-    return float(np.mean(losses)), 100 * float(np.mean(hits)), len(hits)
-
-
 def objective_check(
     refiner: SAMRefiner, adaptor: IoUHeadAdaptor, data: AdaptionData, settings: Settings
 ) -> pd.DataFrame:
@@ -548,13 +531,15 @@ def objective_check(
     margin = float(adaptor.training.get("margin", DEFAULT_MARGIN))
     rows = []
     for name, samples in data.eval_sets.items():
-        loss0, top0, n = _objective_pass(refiner, samples, cfg, margin)
+        before = coarse_target_top1(refiner, samples, cfg, margin)
         with adaptor.applied(refiner):
-            loss1, top1, _ = _objective_pass(refiner, samples, cfg, margin)
+            after = coarse_target_top1(refiner, samples, cfg, margin)
         rows.append({"model": settings.model_label, "data": data.label, "preset": cfg.describe(),
-                     "set": name, "masks": n, "ranking loss before": loss0,
-                     "ranking loss after": loss1, "top-1 vs coarse target before": top0,
-                     "top-1 vs coarse target after": top1})
+                     "set": name, "masks": before.masks,
+                     "ranking loss before": before.ranking_loss,
+                     "ranking loss after": after.ranking_loss,
+                     "top-1 vs coarse target before": 100 * before.coarse_top1,
+                     "top-1 vs coarse target after": 100 * after.coarse_top1})
     out = pd.DataFrame(rows)
     out.attrs["label"] = _label(settings, data.label, cfg.describe())
     return out
