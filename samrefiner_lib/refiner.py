@@ -3,7 +3,9 @@
 One image-encoder pass per image; the prompts of all N masks are decoded together (in chunks of
 ``config.chunk_size``, by default chosen per device); SAM returns 3 candidates per mask and a
 selector keeps one; optionally the result is fed back as the new coarse mask for further
-iterations.
+iterations. With an acceptance rule on (``config.accept_min_coarse_iou``,
+``config.accept_min_score``; the ``safe`` preset), a refined mask that fails it is replaced by the
+mask it came from, and ``RefinementResult.accepted`` records which masks were kept.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class RefinementResult:
     """Refined masks of one image and everything needed to explain them.
 
     Attributes:
-      masks: NxHxW bool refined masks (empty where the coarse mask was empty).
+      masks: NxHxW bool refined masks (empty where the coarse mask was empty; where the last
+        iteration's refinement was rejected, the mask that iteration started from).
       scores: (N,) predicted IoU of the selected candidate (NaN for skipped masks).
       selected: (N,) index of the selected candidate (-1 for skipped masks).
       iou_predictions: NxK predicted IoUs of the candidates (last iteration).
@@ -48,7 +51,16 @@ class RefinementResult:
       frame: the image's geometry in the model.
       config: the configuration used (``config.describe()`` names the preset).
       selector: name of the selector used.
-      history: masks after each iteration (only with ``return_history=True``).
+      history: masks after each iteration (only with ``return_history=True``), after the
+        acceptance rule.
+      accepted: (N,) bool, the acceptance rule's decision in the last iteration: True where the
+        refined mask was kept, False where the mask the iteration started from was kept instead
+        (the coarse mask with one iteration). Skipped masks (empty coarse masks, which get no
+        prompts) are False: nothing refined was kept and the output is the input. With no rule
+        on, it is True for every mask that was refined. ``scores``, ``selected``,
+        ``iou_predictions`` and ``low_res_logits`` still describe SAM's candidates for rejected
+        masks, to show why they were rejected; :meth:`candidate_masks` then differs from
+        ``masks``. When not given, it is filled in as "every refined mask was kept".
     """
 
     masks: np.ndarray
@@ -62,6 +74,12 @@ class RefinementResult:
     config: RefinerConfig
     selector: str
     history: list[np.ndarray] = field(default_factory=list)
+    accepted: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        # Results built without the rule (older callers) keep every mask SAM refined.
+        if self.accepted is None:
+            self.accepted = np.asarray(self.prompts.valid, dtype=bool).copy()
 
     def __len__(self) -> int:
         return int(self.masks.shape[0])
@@ -81,7 +99,8 @@ class SAMRefiner:
 
     Arguments:
       sam: any stock ``segment_anything`` ``Sam`` (official ViT-H/L/B or a small model).
-      config: a :class:`RefinerConfig` or a preset name (``"paper"``, ``"reference"``).
+      config: a :class:`RefinerConfig` or a preset name (``"paper"``, ``"reference"``,
+        ``"safe"``).
       selector: how to pick among SAM's candidates; defaults to the highest predicted IoU.
     """
 
@@ -148,7 +167,18 @@ class SAMRefiner:
         selector: Selector | None = None,
         return_history: bool = False,
     ) -> RefinementResult:
-        """Refine validated NxHxW bool masks given the image's embedding (no input checks)."""
+        """Refine validated NxHxW bool masks given the image's embedding (no input checks).
+
+        Arguments:
+          embedding: the image's :meth:`encode` result.
+          coarse: NxHxW bool coarse masks at the image's resolution.
+          config: overrides the refiner's configuration for this call.
+          selector: overrides the refiner's selector for this call.
+          return_history: keep the masks after each iteration in ``result.history``.
+
+        Returns:
+          RefinementResult
+        """
         cfg = config if config is not None else self.config
         sel = selector if selector is not None else self.selector
         frame = embedding.frame
@@ -185,13 +215,18 @@ class SAMRefiner:
                 selected[idx] = choice.cpu().numpy()
                 ious[idx] = iou.float().cpu().numpy()
                 low_res[idx] = logits.float().cpu()
+            accepted = acceptance(cfg, out_masks, coarse, scores, prompts.valid)
+            # A rejected mask keeps this iteration's input, so with several iterations it stays
+            # at the last mask that passed (or the coarse mask) rather than falling back further.
+            rejected = ~accepted
+            out_masks[rejected] = current[rejected]
             current = out_masks
             if return_history:
                 history.append(out_masks)
         return RefinementResult(
             masks=current, scores=scores, selected=selected, iou_predictions=ious,
             low_res_logits=low_res, prompts=prompts, coarse=coarse, frame=frame, config=cfg,
-            selector=sel.name, history=history,
+            selector=sel.name, history=history, accepted=accepted,
         )
 
     def _select(
@@ -216,3 +251,40 @@ class SAMRefiner:
                     idx[part]).to(logits.device)
             )
         return torch.cat(parts)
+
+
+def acceptance(
+    config: RefinerConfig,
+    refined: np.ndarray,
+    coarse: np.ndarray,
+    scores: np.ndarray,
+    valid: np.ndarray,
+) -> np.ndarray:
+    """Which refined masks pass the configuration's acceptance rule.
+
+    A mask passes when it was refined (``valid``) and meets every rule that is on:
+    IoU with its coarse mask >= ``config.accept_min_coarse_iou`` and predicted IoU >=
+    ``config.accept_min_score``. With both rules off this is ``valid``.
+
+    Arguments:
+      config: supplies the thresholds (None = rule off).
+      refined: NxHxW bool masks selected in this iteration.
+      coarse: NxHxW bool original coarse masks.
+      scores: (N,) predicted IoU of each selected candidate (NaN where not refined).
+      valid: (N,) bool, whether each mask got prompts and was refined.
+
+    Returns:
+      np.ndarray: (N,) bool.
+    """
+    ok = np.asarray(valid, dtype=bool).copy()
+    if config.accept_min_score is not None:
+        # NaN scores belong to skipped masks, which are already False.
+        ok &= np.nan_to_num(scores, nan=-np.inf) >= config.accept_min_score
+    if config.accept_min_coarse_iou is not None:
+        for i in np.flatnonzero(ok):
+            # One mask at a time: an NxHxW temporary would cost N full-resolution maps.
+            inter = np.count_nonzero(refined[i] & coarse[i])
+            union = np.count_nonzero(refined[i] | coarse[i])
+            iou = inter / union if union else 1.0
+            ok[i] = iou >= config.accept_min_coarse_iou
+    return ok

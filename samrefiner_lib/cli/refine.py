@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         "selector": result.selector,
         "scores": _jsonable(result.scores.astype(np.float64)),
         "selected": result.selected.tolist(),
+        "accepted": result.accepted.tolist(),
         "iou_predictions": _jsonable(result.iou_predictions.astype(np.float64)),
         "boxes": _jsonable(result.prompts.boxes),
         "points": _jsonable(result.prompts.points),
