@@ -2,6 +2,7 @@
 
 from .builders import OFFICIAL_SPECS, TEST_SPEC, SamSpec, build_sam_from_spec
 from .embedded import DEFAULT_MODEL, EMBEDDED_SPEC
+from .litemedsam import REAL_MODEL, build_litemedsam, register_litemedsam
 from .registry import (
     CheckpointError,
     ModelEntry,
@@ -14,15 +15,19 @@ from .registry import (
     save_checkpoint,
 )
 
+register_litemedsam()
+
 __all__ = [
     "DEFAULT_MODEL",
     "EMBEDDED_SPEC",
+    "REAL_MODEL",
     "OFFICIAL_SPECS",
     "TEST_SPEC",
     "CheckpointError",
     "ModelEntry",
     "SamSpec",
     "available_models",
+    "build_litemedsam",
     "build_sam_from_spec",
     "file_md5",
     "load_sam",

@@ -12,6 +12,7 @@ import hashlib
 import os
 import pickle
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ class ModelEntry:
       spec: the architecture, or None when the checkpoint file carries it.
       weights: a checkpoint shipped with the package (None: the user supplies one).
       filename, md5, url: the official file, its checksum and where to get it.
+      builder: builds the model from a weights file (the user's ``checkpoint`` or ``weights``)
+        for architectures that the stock ``SamSpec`` builder cannot express (e.g. a TinyViT
+        encoder); None uses the spec.
     """
 
     name: str
@@ -45,6 +49,7 @@ class ModelEntry:
     filename: str | None = None
     md5: str | None = None
     url: str | None = None
+    builder: Callable[[Path | None], Sam] | None = None
 
 
 _OFFICIAL_URL = "https://dl.fbaipublicfiles.com/segment_anything/"
@@ -196,6 +201,8 @@ def load_sam(
     elif checkpoint is None:
         raise ValueError("load_sam needs a model name, a checkpoint, or both")
     ckpt = Path(checkpoint) if checkpoint is not None else (entry.weights if entry else None)
+    if entry is not None and entry.builder is not None:
+        return entry.builder(ckpt).to(device).eval()
     if ckpt is None:
         if entry.url is None:
             raise CheckpointError(
