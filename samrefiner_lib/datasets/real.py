@@ -26,6 +26,7 @@ import numpy as np
 
 from .interactive import FolderLayout, InteractiveFolder, decode_band_mask, decode_threshold_128
 from .readers import read_gray
+from .real_split import check_split, real_split
 from .sample import Sample
 
 ENV_VAR = "SAMREFINER_REAL_DATA"
@@ -78,9 +79,12 @@ class RealPairs(Sequence):
     Arguments:
       root: the ``real`` folder.
       subsets: subset folder names (see :data:`REAL_LAYOUTS`).
+      split: ``"all"``, or only the ``"train"`` or ``"val"`` side of the fixed split by image
+        (:mod:`samrefiner_lib.datasets.real_split`).
     """
 
-    def __init__(self, root: str | os.PathLike, subsets: Sequence[str] = DEFAULT_SUBSETS) -> None:
+    def __init__(self, root: str | os.PathLike, subsets: Sequence[str] = DEFAULT_SUBSETS,
+                 split: str = "all") -> None:
         self.root = Path(root)
         self.subsets: dict[str, InteractiveFolder] = {}
         for name in subsets:
@@ -88,11 +92,19 @@ class RealPairs(Sequence):
                 raise KeyError(f"unknown real subset {name!r}; known: {sorted(REAL_LAYOUTS)}")
             layout, resize = REAL_LAYOUTS[name]
             self.subsets[name] = InteractiveFolder(self.root / name, layout, resize)
-        self._index = [(name, i) for name, ds in self.subsets.items() for i in range(len(ds))]
+        self.split = check_split(split)
+        self._index = [
+            (name, i) for name, ds in self.subsets.items() for i in range(len(ds))
+            if split == "all" or real_split(f"{name}/{ds.pairs[i][0]}") == split
+        ]
 
     def counts(self) -> dict[str, int]:
-        """Number of pairs per subset."""
-        return {name: len(ds) for name, ds in self.subsets.items()}
+        """Number of pairs per subset (in the selected split)."""
+        return {name: sum(1 for s, _ in self._index if s == name) for name in self.subsets}
+
+    def names(self) -> list[str]:
+        """Sample names ``<subset>/<file stem>``, in order, without decoding any file."""
+        return [f"{s}/{self.subsets[s].pairs[i][0]}" for s, i in self._index]
 
     def __len__(self) -> int:
         return len(self._index)
@@ -112,12 +124,14 @@ class RealPairs(Sequence):
 def load_real_pairs(
     root: str | os.PathLike | None = None,
     subsets: Sequence[str] = DEFAULT_SUBSETS,
+    split: str = "all",
 ) -> RealPairs | None:
     """Open the shared real image / ground-truth pairs.
 
     Arguments:
       root: the ``real`` folder; default from :func:`default_real_root`.
       subsets: which subsets to include, in order.
+      split: ``"all"``, ``"train"`` or ``"val"`` (see :class:`RealPairs`).
 
     Returns:
       RealPairs | None: a lazy sequence of samples, or None (with a
@@ -148,4 +162,4 @@ def load_real_pairs(
             stacklevel=2,
         )
         return None
-    return RealPairs(path, subsets)
+    return RealPairs(path, subsets, split)
