@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from segment_anything.modeling import Sam
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, IterableDataset
 
 from ..models.builders import SamSpec, build_sam_from_spec
 from .batched_decoder import decode_all_tokens
@@ -139,8 +140,11 @@ def training_loss(sam: Sam, batch: dict[str, torch.Tensor], settings: TrainSetti
     tgt_all = batch["targets"].to(dev)
     noisy_all = batch["noisy"].to(dev)
     use_bf16 = settings.bf16 and dev.type == "cuda"
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
-        emb = sam.image_encoder(_normalise(sam, images, sizes))
+    if "embedding" in batch:  # a frozen encoder's cached output
+        emb = batch["embedding"].to(dev, non_blocking=True).float()
+    else:
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
+            emb = sam.image_encoder(_normalise(sam, images, sizes))
     img_idx, tgt_idx = torch.nonzero(valid, as_tuple=True)
     targets = tgt_all[img_idx, tgt_idx]
     noisy = noisy_all[img_idx, tgt_idx]
@@ -209,8 +213,8 @@ def _save(path: Path, payload: dict) -> None:
 
 
 def train(
-    spec: SamSpec,
-    samples: SampleSettings,
+    spec: SamSpec | None,
+    samples: SampleSettings | Any,
     settings: TrainSettings,
     out_dir: str | os.PathLike,
     device: str = "cpu",
@@ -218,27 +222,53 @@ def train(
     progress: Callable[[dict], None] | None = None,
     on_checkpoint: Callable[[Path], None] | None = None,
     init: str | os.PathLike | None = None,
+    build: Callable[[], Sam] | None = None,
+    data: Callable[[int], IterableDataset] | None = None,
+    trainable: str = "all",
+    validate: Callable[[Sam], dict] | None = None,
+    validate_every: int = 0,
 ) -> Path:
-    """Train (or resume training) a SAM of architecture ``spec`` on synthetic scenes.
+    """Train (or resume training) a SAM, by default of architecture ``spec`` on synthetic scenes.
 
     Writes ``out_dir/last.pt`` (full state, for resuming) every ``checkpoint_every`` steps and at
     the end, and appends one JSON line per ``log_every`` steps to ``out_dir/log.jsonl``.
     ``progress`` receives each log record; ``on_checkpoint`` the checkpoint path after each save.
     ``init`` starts a new run (not a resumed one) from the weights of a saved model file.
 
+    Arguments beyond the synthetic recipe:
+      build: makes the initial model (default: ``build_sam_from_spec(spec)``); for models the
+        spec cannot describe, e.g. LiteMedSAM, with ``spec`` None.
+      data: ``data(start)`` gives the sample stream resuming after ``start`` samples (default:
+        synthetic scenes drawn with ``samples``); its samples may carry cached embeddings.
+      trainable: ``"all"``, or ``"heads"`` to freeze the image encoder and train the prompt
+        encoder and mask decoder only.
+      validate: called with the model (in eval mode, no gradients) every ``validate_every``
+        steps and at the end; its dict is logged as a ``{"validation": ...}`` line.
+
     Returns:
       Path of the final ``last.pt``.
     """
+    if trainable not in ("all", "heads"):
+        raise ValueError(f"trainable must be 'all' or 'heads', got {trainable!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.pt"
     dev = torch.device(device)
-    sam = build_sam_from_spec(spec, seed=settings.seed)
+    if build is not None:
+        sam = build()
+    else:
+        sam = build_sam_from_spec(spec, seed=settings.seed)
     if init is not None and not (resume and ckpt_path.exists()):
         init_state = torch.load(init, map_location="cpu", weights_only=False)["state_dict"]
         sam.load_state_dict({k: v.float() for k, v in init_state.items()})
     sam = sam.to(dev).train()
-    opt = torch.optim.AdamW(sam.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    if trainable == "heads":
+        sam.image_encoder.requires_grad_(False)
+        sam.image_encoder.eval()
+        params = [p for n, p in sam.named_parameters() if not n.startswith("image_encoder.")]
+    else:
+        params = list(sam.parameters())
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     step, elapsed = 0, 0.0
     gen = torch.Generator(device=dev).manual_seed(settings.seed)
     if resume and ckpt_path.exists():
@@ -247,8 +277,10 @@ def train(
         opt.load_state_dict(state["optimizer"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
         gen.set_state(state["generator"].cpu() if dev.type == "cpu" else state["generator"])
+    stream = (data(step * settings.batch_images) if data is not None
+              else SceneStream(samples, start=step * settings.batch_images))
     loader = DataLoader(
-        SceneStream(samples, start=step * settings.batch_images),
+        stream,
         batch_size=settings.batch_images,
         num_workers=settings.workers,
         pin_memory=dev.type == "cuda",
@@ -259,9 +291,12 @@ def train(
 
     def snapshot() -> None:
         _save(ckpt_path, {
-            "spec": spec.to_dict(), "state_dict": sam.state_dict(), "optimizer": opt.state_dict(),
+            "spec": spec.to_dict() if spec is not None else None,
+            "state_dict": sam.state_dict(), "optimizer": opt.state_dict(),
             "step": step, "elapsed": elapsed, "generator": gen.get_state(),
-            "train_settings": asdict(settings), "sample_settings": asdict(samples),
+            "train_settings": asdict(settings),
+            "sample_settings": asdict(samples) if samples is not None else None,
+            "trainable": trainable,
         })
         if on_checkpoint is not None:
             on_checkpoint(ckpt_path)
@@ -272,6 +307,25 @@ def train(
         return step >= settings.steps
 
     log = open(out / "log.jsonl", "a")
+
+    def run_validation() -> None:
+        nonlocal t_last
+        if validate is None:
+            return
+        t0 = time.perf_counter()
+        sam.eval()
+        with torch.no_grad():
+            record = {"step": step, "elapsed_s": round(elapsed, 1), "validation": validate(sam)}
+        record["validation_s"] = round(time.perf_counter() - t0, 1)
+        sam.train()
+        if trainable == "heads":
+            sam.image_encoder.eval()
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+        if progress is not None:
+            progress(record)
+        t_last = time.perf_counter()  # training time excludes validation
+
     t_last = time.perf_counter()
     data_wait = 0.0
     for batch in loader:
@@ -284,7 +338,7 @@ def train(
         loss, logs = training_loss(sam, batch, settings, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(sam.parameters(), settings.grad_clip)
+        gnorm = torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
         opt.step()
         step += 1
         now = time.perf_counter()
@@ -299,7 +353,11 @@ def train(
                 progress(rec)
         if step % settings.checkpoint_every == 0:
             snapshot()
+        if validate_every and step % validate_every == 0:
+            run_validation()
     snapshot()
+    if not (validate_every and step % validate_every == 0):
+        run_validation()
     log.close()
     return ckpt_path
 
