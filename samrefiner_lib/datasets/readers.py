@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..io import InputError, read_image_file
+from ..io import InputError, palette_mask, read_image_file
 from .sample import DatasetError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -49,7 +49,9 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
 
     Grayscale files are returned as stored. For RGB(A) files the first channel is used, as the
     interactive-segmentation benchmarks' reference loaders do (their masks have R = G = B).
-    Palette files are converted to luminance; use :func:`read_label_map` for class-index PNGs.
+    Palette files are read by index, never by colour (:func:`samrefiner_lib.io.palette_mask`):
+    index 0 reads as 0 and the one other index as 255; a palette file with more than one
+    non-zero index is refused (use :func:`read_label_map` for class-index PNGs).
 
     Arguments:
       path: mask file.
@@ -60,7 +62,12 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     img = open_image(path, "mask")
     if img.mode in ("RGB", "RGBA", "LA"):
         arr = np.asarray(img)[..., 0]
-    elif img.mode in ("L", "1", "P"):
+    elif img.mode in ("P", "PA"):
+        try:
+            arr = palette_mask(img, f"mask: {path}")
+        except InputError as exc:
+            raise DatasetError(str(exc)) from exc
+    elif img.mode in ("L", "1"):
         arr = np.asarray(img.convert("L"))
     elif img.mode in ("I", "I;16", "I;16B", "F"):
         arr = np.asarray(img)
