@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ..io import InputError
 from ..models import CheckpointError
 from . import adapt, evaluate, refine, refine_dataset, refine_semantic
+from .common import add_image_limit_arg, check_device, image_limit
 
 #: Modules that each add one subcommand through ``add_parser(subparsers)``.
 COMMANDS = [refine, refine_semantic, evaluate, refine_dataset, adapt]
@@ -22,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(sub)
+    for command in sub.choices.values():  # every command reads images
+        add_image_limit_arg(command)
     return parser
 
 
@@ -29,8 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``samrefiner`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
-    except (InputError, CheckpointError, FileNotFoundError, ValueError, KeyError) as exc:
+        with image_limit(args):
+            check_device(args)
+            return int(args.func(args) or 0)
+    except (InputError, CheckpointError, OSError, ValueError, KeyError) as exc:
+        # OSError: what no check can foresee (a full disk, a folder removed mid-run).
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"samrefiner {args.command}: error: {msg}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ from ..adaption import (
     pairs_from_folders,
     pairs_from_list,
 )
-from ..io import InputError
+from ..io import InputError, check_distinct_outputs, check_output_file
 from ..models import DEFAULT_MODEL, available_models, read_checkpoint
 from .common import add_model_args, add_preset_args, build_refiner
 
@@ -101,7 +101,16 @@ def _base_spec(args: argparse.Namespace) -> dict | None:
     return None
 
 
+def _log_path(args: argparse.Namespace) -> Path:
+    """The loss log file: ``--log``, else ``<out without suffix>_loss.csv`` beside ``--out``."""
+    out = Path(args.out)
+    return Path(args.log) if args.log else out.with_name(out.stem + "_loss.csv")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out, "--out")
+    log_path = check_output_file(_log_path(args), "--log")
+    check_distinct_outputs({"--out": args.out, "--log": log_path})
     pairs = _pairs(args)
     try:
         milestones = tuple(int(v) for v in args.milestones.split(",") if v.strip())
@@ -124,7 +133,6 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     out = adaptor.save(args.out)
-    log_path = Path(args.log) if args.log else out.with_name(out.stem + "_loss.csv")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = loss_log(adaptor)
     log.to_csv(log_path, index=False)

@@ -1,12 +1,15 @@
-"""Options shared by several subcommands: model, checkpoint, device, preset."""
+"""Options shared by several subcommands: model, checkpoint, device, preset, image limit."""
 
 from __future__ import annotations
 
 import argparse
-
-import torch
+import contextlib
+import os
+from collections.abc import Iterator
 
 from ..config import PRESETS, get_preset
+from ..devices import DEVICE_FORMS, resolve_device
+from ..io import MAX_PIXELS_ENV, parse_pixel_limit
 from ..models import load_sam
 from ..models.embedded import DEFAULT_MODEL
 from ..refiner import SAMRefiner
@@ -18,8 +21,43 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                         "or the architecture a project checkpoint names; vit_h/vit_l/vit_b need "
                         "--checkpoint)")
     p.add_argument("--checkpoint", default=None, help="weights file for --model")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                   help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--device", default="auto",
+                   help=f"torch device: {DEVICE_FORMS} (default: auto = cuda if available, "
+                        "else mps if available, else cpu); a device this machine does not "
+                        "have is refused before any work starts")
+
+
+def add_image_limit_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-image-pixels", default=None, metavar="N",
+                   help="largest image to read, in pixels (width x height), or 'none' for no "
+                        f"limit; larger files are refused before decoding. Default: "
+                        f"${MAX_PIXELS_ENV} if set, else Pillow's decompression-bomb limit "
+                        "(178,956,970 pixels)")
+
+
+def check_device(args: argparse.Namespace) -> None:
+    """Replace ``args.device`` (if the command has one) by the checked, resolved device."""
+    if getattr(args, "device", None) is not None:
+        args.device = resolve_device(args.device, "--device")
+
+
+@contextlib.contextmanager
+def image_limit(args: argparse.Namespace) -> Iterator[None]:
+    """Apply ``--max-image-pixels`` (through its environment variable) for one command."""
+    value = getattr(args, "max_image_pixels", None)
+    if value is None:
+        yield
+        return
+    limit = parse_pixel_limit(value, "--max-image-pixels")
+    saved = os.environ.get(MAX_PIXELS_ENV)
+    os.environ[MAX_PIXELS_ENV] = "none" if limit is None else str(limit)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(MAX_PIXELS_ENV, None)
+        else:
+            os.environ[MAX_PIXELS_ENV] = saved
 
 
 def add_preset_args(p: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from ..evaluation.provenance import model_record, software_versions
 from ..evaluation.results_file import check_results_path, write_results
 from ..evaluation.run_protocol import run_protocol
 from ..evaluation.sources import DATASETS, open_dataset
+from ..io import check_distinct_outputs, check_output_file
 from .common import add_model_args, add_preset_args, build_refiner
 
 
@@ -99,7 +100,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_results_path(args.out)
+    out = check_output_file(check_results_path(args.out), "--out")
+    if args.per_object is not None:
+        check_output_file(args.per_object, "--per-object")
+    check_distinct_outputs({"--out": args.out, "--per-object": args.per_object})
     if args.threads:
         torch.set_num_threads(args.threads)
     try:

@@ -39,6 +39,7 @@ from ..datasets import CocoInstances, Davis585, VocSemantic, find_davis585_root
 from ..datasets.readers import list_images
 from ..evaluation.methods import METHOD_NAMES, build_method, is_sam_method, method_record
 from ..evaluation.provenance import model_record, software_versions
+from ..io import check_output_folder
 from ..refiner import SAMRefiner
 from .common import add_model_args, add_preset_args, build_refiner
 from .evaluate import add_method_args, method_options
@@ -126,6 +127,7 @@ def build_job(args: argparse.Namespace, method: Any,
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_folder(args.out, "--out")
     if args.threads:
         torch.set_num_threads(args.threads)
     ctx = init_distributed()

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..io import load_image
+from ..io import check_output_folder, load_image
 from ..models.embedded import DEFAULT_MODEL
 from ..stm import (
     CONFLICT_RULES,
@@ -58,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dropped", choices=DROPPED_RULES, default="background",
                    help="class pixels no refined region claims become background (default) or "
                         "keep their coarse label (coarse)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder (created when missing)")
     p.add_argument("--viz", action="store_true", help="also write a figure")
     add_model_args(p)
     add_preset_args(p)
@@ -66,6 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = check_output_folder(args.out, "--out")
     image = load_image(args.image, name="--image")
     shape = image.shape[:2]
     if args.labels is not None:
@@ -78,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
     result = refine_semantic(image, coarse, refiner, args.mode, rule=rule,
                              min_size=args.min_size, conflict=args.conflict,
                              dropped=args.dropped)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.image).stem
     refined_path = save_label_map(result.labels, out / f"{stem}_refined.png")
