@@ -26,6 +26,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from ..metrics.coco import check_segmentations, segmentation_problem
 from .readers import read_rgb
 from .sample import DatasetError, Sample
 
@@ -55,47 +56,49 @@ def segmentation_to_rle(segm: Any, height: int, width: int, where: str) -> dict:
     Returns:
       dict: compressed RLE with ``size == [H, W]``.
     """
+    problem = segmentation_problem(segm)
+    if problem is not None:
+        raise DatasetError(f"{where}: malformed segmentation: {problem}")
     if isinstance(segm, list):
-        if not segm:
-            raise DatasetError(f"{where}: empty polygon list")
         try:
             rles = mask_utils.frPyObjects(segm, height, width)
-        except (TypeError, ValueError, IndexError) as exc:
+        except Exception as exc:  # pycocotools raises bare Exceptions
             raise DatasetError(f"{where}: malformed polygon segmentation ({exc})") from exc
         return mask_utils.merge(rles)
-    if isinstance(segm, dict) and "counts" in segm and "size" in segm:
-        if list(segm["size"]) != [height, width]:
-            raise DatasetError(
-                f"{where}: RLE size {list(segm['size'])} differs from the image size "
-                f"{[height, width]} (HxW)"
-            )
-        if isinstance(segm["counts"], list):
+    if list(segm["size"]) != [height, width]:
+        raise DatasetError(
+            f"{where}: RLE size {list(segm['size'])} differs from the image size "
+            f"{[height, width]} (HxW)"
+        )
+    if isinstance(segm["counts"], list):
+        try:
             return mask_utils.frPyObjects(segm, height, width)
-        counts = segm["counts"]
-        if isinstance(counts, str):
-            counts = counts.encode("ascii")
-        return {"size": [height, width], "counts": counts}
-    raise DatasetError(
-        f"{where}: segmentation must be a polygon list or an RLE dict with 'size' and 'counts', "
-        f"got {type(segm).__name__}"
-    )
+        except Exception as exc:
+            raise DatasetError(f"{where}: malformed uncompressed RLE ({exc})") from exc
+    counts = segm["counts"]
+    if isinstance(counts, str):
+        counts = counts.encode("ascii")
+    return {"size": [height, width], "counts": counts}
 
 
-def decode_segmentations(segms: Sequence[Any], height: int, width: int, where: str) -> np.ndarray:
+def decode_segmentations(segms: Sequence[Any], height: int, width: int,
+                         where: str | Sequence[str]) -> np.ndarray:
     """Decode several COCO segmentations of one image.
 
     Arguments:
       segms: segmentation values (see :func:`segmentation_to_rle`).
       height: image height H.
       width: image width W.
-      where: prefix for error messages.
+      where: prefix for error messages (``<where>[i]`` names segmentation i), or one name per
+        segmentation (e.g. its annotation id).
 
     Returns:
       np.ndarray: NxHxW bool (0xHxW when ``segms`` is empty).
     """
     if not segms:
         return np.zeros((0, height, width), dtype=bool)
-    rles = [segmentation_to_rle(s, height, width, f"{where}[{i}]") for i, s in enumerate(segms)]
+    names = [f"{where}[{i}]" for i in range(len(segms))] if isinstance(where, str) else list(where)
+    rles = [segmentation_to_rle(s, height, width, n) for s, n in zip(segms, names, strict=True)]
     with warnings.catch_warnings():
         # pycocotools 2.0.x trips numpy 2's __array__(copy=...) deprecation on every decode.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -130,6 +133,12 @@ def load_detections(
             raise DatasetError(
                 f"{what}: entry {i} needs 'image_id' and 'segmentation' (mask results, not "
                 "boxes only)"
+            )
+        problem = segmentation_problem(det["segmentation"])
+        if problem is not None:
+            raise DatasetError(
+                f"{what}: entry {i} (image id {det['image_id']!r}): malformed segmentation: "
+                f"{problem}"
             )
         score = float(det.get("score", 1.0))
         if score < min_score:
@@ -189,6 +198,11 @@ class CocoInstances:
                 f"annotation file {self.ann_file}: expected a COCO-format object with 'images'"
             )
         self.has_annotations = "annotations" in data
+        if self.has_annotations:
+            try:  # every segmentation, before any work: a bad one names its id and image
+                check_segmentations(data["annotations"], f"annotation file {self.ann_file}")
+            except ValueError as exc:
+                raise DatasetError(str(exc)) from exc
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
             self.coco = COCO()
             self.coco.dataset = data
@@ -204,6 +218,8 @@ class CocoInstances:
                 )
             self.image_ids = [int(i) for i in image_ids]
         self.detections: dict[int, list[dict]] | None = None
+        self._detections_label = "detection results" + (
+            "" if detections is None or isinstance(detections, list) else f" {detections}")
         if detections is not None:
             self.detections = load_detections(detections, min_score)
             stray = sorted(set(self.detections) - set(self.coco.imgs))
@@ -212,6 +228,11 @@ class CocoInstances:
                     f"detection results: {len(stray)} image id(s) are not in {self.ann_file}, "
                     f"e.g. {stray[:5]}; wrong annotation file? (strict=False drops them)"
                 )
+
+    def _ann_names(self, anns: list[dict], image_id: int) -> list[str]:
+        """How error messages name each annotation: file, annotation id and image id."""
+        return [f"{self.ann_file}: annotation id {a.get('id')!r} (image id {image_id})"
+                for a in anns]
 
     @property
     def categories(self) -> dict[int, str]:
@@ -272,20 +293,22 @@ class CocoInstances:
             anns = self.coco.imgToAnns.get(image_id, [])
             keep = [a for a in anns if not a.get("iscrowd", 0) or self.crowd == "gt"]
             crowd = [a for a in anns if a.get("iscrowd", 0)]
-            where = f"{self.ann_file} image {image_id}"
-            gt = decode_segmentations([a["segmentation"] for a in keep], h, w, where)
+            gt = decode_segmentations([a["segmentation"] for a in keep], h, w,
+                                      self._ann_names(keep, image_id))
             meta["gt_ids"] = [a.get("id") for a in keep]
             meta["gt_labels"] = [a.get("category_id") for a in keep]
             meta["gt_iscrowd"] = [int(a.get("iscrowd", 0)) for a in keep]
             if self.crowd == "ignore" and crowd:
                 ignore = decode_segmentations(
-                    [a["segmentation"] for a in crowd], h, w, where + " crowd"
+                    [a["segmentation"] for a in crowd], h, w, self._ann_names(crowd, image_id)
                 ).any(axis=0)
         coarse = None
         if self.detections is not None:
             dets = self.detections.get(image_id, [])
             coarse = decode_segmentations(
-                [d["segmentation"] for d in dets], h, w, f"detections for image {image_id}"
+                [d["segmentation"] for d in dets], h, w,
+                [f"{self._detections_label}: entry {d['index']} (image id {image_id})"
+                 for d in dets],
             )
             meta["coarse_labels"] = [d["category_id"] for d in dets]
             meta["coarse_scores"] = [d["score"] for d in dets]

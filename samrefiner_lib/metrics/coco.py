@@ -26,6 +26,7 @@ import contextlib
 import copy
 import io
 import json
+import numbers
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from os import PathLike
@@ -76,6 +77,87 @@ def encode_rle(mask: Any) -> dict[str, Any]:
     return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode()}
 
 
+def segmentation_problem(segmentation: Any) -> str | None:
+    """What is wrong with the structure of a COCO segmentation, or None when nothing is.
+
+    A polygon segmentation is a non-empty list of polygons, each a flat list of an even number
+    of coordinates ``[x1, y1, x2, y2, ...]`` with at least 3 points (6 numbers); an RLE is a
+    dict with ``size`` ``[height, width]`` and ``counts`` (a string or a list of run lengths).
+    pycocotools would otherwise read a 4-number polygon as a box, drop the last number of an
+    odd-length one and return an empty mask for a 5-number one. Coordinate values are checked
+    when the polygon is decoded.
+
+    Arguments:
+      segmentation: the ``segmentation`` value of an annotation or result.
+
+    Returns:
+      str | None: a short description of the problem.
+    """
+    if isinstance(segmentation, list):
+        if not segmentation:
+            return "empty polygon list"
+        if not isinstance(segmentation[0], (list, tuple)):
+            return ("polygons must be nested lists [[x1, y1, x2, y2, ...], ...], got a flat "
+                    f"list of {len(segmentation)} values")
+        for i, poly in enumerate(segmentation):
+            if not isinstance(poly, (list, tuple)):
+                return f"polygon {i} is a {type(poly).__name__}, not a list of coordinates"
+            if len(poly) < 6 or len(poly) % 2:
+                return (f"polygon {i} has {len(poly)} numbers; a polygon needs an even number "
+                        "of coordinates x1, y1, x2, y2, ..., at least 6 (3 points)")
+        return None
+    if isinstance(segmentation, Mapping):
+        if "size" not in segmentation or "counts" not in segmentation:
+            return "an RLE needs 'size' and 'counts'"
+        size = segmentation["size"]
+        if (not isinstance(size, (list, tuple)) or len(size) != 2
+                or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                           and v >= 0 for v in size)):
+            return f"RLE size must be [height, width] (two whole numbers), got {size!r}"
+        if not isinstance(segmentation["counts"], (str, bytes, list)):
+            return ("RLE counts must be a string (compressed) or a list of run lengths, got "
+                    f"{type(segmentation['counts']).__name__}")
+        return None
+    return ("segmentation must be a polygon list or an RLE dict with 'size' and 'counts', got "
+            f"{type(segmentation).__name__}")
+
+
+def check_segmentations(anns: Sequence[Mapping[str, Any]], source: str,
+                        images: Mapping[Any, Mapping[str, Any]] | None = None,
+                        kind: str = "annotation") -> None:
+    """Check every ``segmentation`` of a list of annotations or results before any decoding.
+
+    Arguments:
+      anns: annotations (with ``id``) or results (named by their position).
+      source: the file (or other source) they come from, for messages.
+      images: image id -> image entry; when given, RLE sizes must match the image's.
+      kind: ``"annotation"`` (named by ``id``) or ``"result"`` (named by position).
+
+    Raises:
+      ValueError: naming the annotation (or result), its image id and ``source``.
+    """
+    for i, ann in enumerate(anns):
+        if kind == "annotation":
+            label = f"annotation id {ann.get('id')!r}" if isinstance(ann, Mapping) else (
+                f"annotation {i}")
+        else:
+            label = f"result {i}"
+        if not isinstance(ann, Mapping):
+            raise ValueError(f"{source}: {label} is a {type(ann).__name__}, not an object")
+        where = f"{source}: {label} (image id {ann.get('image_id')!r})"
+        if "segmentation" not in ann:
+            raise ValueError(f"{where} has no 'segmentation' (mask annotations are needed)")
+        segm = ann["segmentation"]
+        problem = segmentation_problem(segm)
+        if problem is None and images is not None and isinstance(segm, Mapping):
+            img = images.get(ann.get("image_id"))
+            if img is not None and list(segm["size"]) != [img.get("height"), img.get("width")]:
+                problem = (f"RLE size {list(segm['size'])} differs from the image size "
+                           f"{[img.get('height'), img.get('width')]} (HxW)")
+        if problem is not None:
+            raise ValueError(f"{where}: malformed segmentation: {problem}")
+
+
 def to_rle(segmentation: Any, height: int, width: int) -> dict[str, Any]:
     """Any COCO segmentation (or an HxW mask) as a compressed RLE with ``bytes`` counts.
 
@@ -88,6 +170,10 @@ def to_rle(segmentation: Any, height: int, width: int) -> dict[str, Any]:
     Returns:
       dict: ``{"size": [H, W], "counts": bytes}``.
     """
+    if isinstance(segmentation, list | Mapping):
+        problem = segmentation_problem(segmentation)
+        if problem is not None:
+            raise ValueError(f"malformed segmentation: {problem}")
     if isinstance(segmentation, np.ndarray):
         rle = mask_utils.encode(np.asfortranarray(as_mask(segmentation, "mask").astype(np.uint8)))
     elif isinstance(segmentation, list):
@@ -274,6 +360,9 @@ def load_coco_gt(gt: GroundTruth, verbose: bool = False) -> COCO:
     for key in ("images", "annotations", "categories"):
         if key not in dataset:
             raise ValueError(f"ground truth has no {key!r} entry")
+    source = f"ground truth {gt}" if isinstance(gt, str | PathLike) else "ground truth"
+    images = {im.get("id"): im for im in dataset["images"] if isinstance(im, Mapping)}
+    check_segmentations(dataset["annotations"], source, images)
     coco = COCO()
     coco.dataset = dataset
     with _quiet(verbose):
@@ -299,7 +388,10 @@ def load_coco_results(
         img = coco_gt.imgs.get(r["image_id"])
         if img is None:
             raise ValueError(f"result {i}: image_id {r['image_id']} is not in the ground truth")
-        rle = to_rle(r["segmentation"], int(img["height"]), int(img["width"]))
+        try:
+            rle = to_rle(r["segmentation"], int(img["height"]), int(img["width"]))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"result {i} (image id {r['image_id']}): {exc}") from exc
         anns.append(
             {
                 "id": i + 1,  # pycocotools reserves id 0 for "unmatched"
