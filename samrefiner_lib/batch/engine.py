@@ -198,8 +198,11 @@ def run_job(
     out.mkdir(parents=True, exist_ok=True)
     done_dir, failed_dir = out / STATE_DIR / "done", out / STATE_DIR / "failed"
     keys = job.keys()
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"{job.name}: item keys are not unique")
+    if len(set(keys)) != len(keys):  # two items would write (and resume) the same outputs
+        seen: set[str] = set()
+        repeated = sorted({k for k in keys if k in seen or seen.add(k)})
+        raise ValueError(f"{job.name}: items listed more than once: {repeated[:5]}; each image "
+                         "may appear once (check the image list)")
     check_manifest(out, {**job.fingerprint(), **(fingerprint_extra or {})}, extra or {}, ctx)
     selected = keys if limit is None else keys[: max(0, limit)]
     mine = shard(selected, ctx.rank, ctx.world_size)

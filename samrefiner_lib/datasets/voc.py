@@ -170,6 +170,8 @@ class VocSemantic:
         None for no ground truth.
       coarse_dir: optional folder of coarse label PNGs named ``<id>.png``.
       include_background: keep a class-0 mask.
+      num_classes: K; every label map may hold only 0..K-1 and 255 (default 21, VOC's
+        background and 20 classes). None accepts any index.
     """
 
     def __init__(
@@ -179,6 +181,7 @@ class VocSemantic:
         label_dir: str | None = "SegmentationClass",
         coarse_dir: str | os.PathLike | None = None,
         include_background: bool = False,
+        num_classes: int | None = len(VOC_CLASSES),
     ) -> None:
         self.root = find_voc_root(root)
         if isinstance(split, (list, tuple)):
@@ -191,6 +194,7 @@ class VocSemantic:
         self.label_dir = None if label_dir is None else self.root / label_dir
         self.coarse_dir = None if coarse_dir is None else Path(coarse_dir)
         self.include_background = include_background
+        self.num_classes = num_classes
         for folder in (self.label_dir, self.coarse_dir):
             if folder is not None and not folder.is_dir():
                 raise DatasetError(f"label folder not found: {folder}")
@@ -216,6 +220,7 @@ class VocSemantic:
                 raise DatasetError(
                     f"{path}: label map is {labels.shape} but the image is {image.shape[:2]}"
                 )
+            self._check_range(labels, path, "ground-truth" if kind == "gt" else "coarse")
             masks, ids, ign = labels_to_masks(labels, self.include_background)
             if kind == "gt":
                 gt, ignore = masks, ign
@@ -224,6 +229,20 @@ class VocSemantic:
                 coarse = masks
                 meta["coarse_labels"], meta["coarse_label_map"] = ids, labels
         return Sample(image=image, gt=gt, coarse=coarse, ignore=ignore, name=name, meta=meta)
+
+    def _check_range(self, labels: np.ndarray, path: Path, which: str) -> None:
+        """Refuse class indices outside 0..K-1 (255 = void is allowed), naming file and input."""
+        if self.num_classes is None:
+            return
+        values = np.unique(labels)
+        bad = values[(values >= self.num_classes) & (values != IGNORE_INDEX)]
+        if bad.size:
+            shown = ", ".join(str(int(v)) for v in bad[:8]) + (", ..." if bad.size > 8 else "")
+            raise DatasetError(
+                f"{which} label map {path}: class indices {shown} are outside 0..."
+                f"{self.num_classes - 1} ({self.num_classes} classes; {IGNORE_INDEX} = void is "
+                "allowed)"
+            )
 
 
 # --------------------------------------------------------------------------- SBD augmentation

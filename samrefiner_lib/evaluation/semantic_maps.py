@@ -76,6 +76,34 @@ def refine_label_map_with(method: Method, image: np.ndarray, labels: np.ndarray,
     return np.asarray(getattr(out, "labels", out), dtype=np.uint8)
 
 
+def _update(matrix: ConfusionMatrix, pred: np.ndarray, gt: np.ndarray, sample: Sample,
+            what: str) -> None:
+    """Add one pair to ``matrix``; out-of-range labels name the image, the input and the values.
+
+    Arguments:
+      matrix: the confusion matrix of one method (or of the coarse maps).
+      pred: HxW predicted (coarse or refined) labels.
+      gt: HxW ground-truth labels.
+      sample: the sample, for messages.
+      what: which prediction this is, e.g. ``"the coarse label map"``.
+    """
+    k, ignore = matrix.num_classes, matrix.ignore_index
+    for labels, which in ((gt, "the ground-truth label map"), (pred, what)):
+        values = np.unique(np.asarray(labels))
+        outside = (values < 0) | (values >= k)
+        if ignore is not None:
+            outside &= values != ignore
+        bad = values[outside]
+        if bad.size:
+            shown = ", ".join(str(int(v)) for v in bad[:8]) + (", ..." if bad.size > 8 else "")
+            void = "" if ignore is None else f"; {ignore} = void is allowed"
+            raise ValueError(
+                f"image {sample.name!r}: {which} holds class indices {shown}, outside "
+                f"0..{k - 1} ({k} classes{void})"
+            )
+    matrix.update(pred, gt)
+
+
 def evaluate_semantic(
     samples: Iterable[Sample],
     methods: Mapping[str, Method],
@@ -124,7 +152,7 @@ def evaluate_semantic(
             raise ValueError(f"sample {sample.name!r} needs meta['label_map'] and "
                              "meta['coarse_label_map']")
         images += 1
-        matrices["coarse"].update(coarse, gt)
+        _update(matrices["coarse"], coarse, gt, sample, "the coarse label map")
         embedding = None
         if refiner is not None and any(is_sam_method(m) for m in active.values()):
             embedding = refiner.encode(sample.image)
@@ -133,7 +161,7 @@ def evaluate_semantic(
             refined = refine_label_map_with(method, sample.image, coarse, refiner, mode,
                                             embedding if is_sam_method(method) else None)
             seconds[name] += time.perf_counter() - t
-            matrices[name].update(refined, gt)
+            _update(matrices[name], refined, gt, sample, f"the label map refined by {name!r}")
     records = {"coarse": {"label": "coarse label maps (input)", "kind": "input", "config": None}}
     for k, m in active.items():
         rec = method_record(m)
