@@ -26,6 +26,7 @@ from .decoding import (
     prompt_tensors,
     upsample_logits,
 )
+from .embedding_cache import EmbeddingCache
 from .geometry import Frame
 from .io import ImageInput, InputError, MaskInput, load_image, load_masks
 from .prompts.excavate import PromptSet, excavate_prompts
@@ -102,6 +103,10 @@ class SAMRefiner:
       config: a :class:`RefinerConfig` or a preset name (``"paper"``, ``"reference"``,
         ``"safe"``).
       selector: how to pick among SAM's candidates; defaults to the highest predicted IoU.
+      cache: an :class:`~samrefiner_lib.embedding_cache.EmbeddingCache` (or True for one in the
+        default folder) through which images are encoded; results are identical with and
+        without it. Use it only with a frozen encoder: its key is the encoder's weights at
+        creation.
     """
 
     def __init__(
@@ -109,10 +114,14 @@ class SAMRefiner:
         sam: Sam,
         config: RefinerConfig | str = "paper",
         selector: Selector | None = None,
+        cache: EmbeddingCache | bool | None = None,
     ) -> None:
         self.sam = sam.eval()
         self.config = get_preset(config) if isinstance(config, str) else config
         self.selector = selector if selector is not None else PredictedIoUSelector()
+        if cache is True:
+            cache = EmbeddingCache(self.sam)
+        self.cache: EmbeddingCache | None = cache or None
 
     @property
     def device(self) -> torch.device:
@@ -120,7 +129,10 @@ class SAMRefiner:
 
     def encode(self, image: ImageInput) -> ImageEmbedding:
         """Run the image encoder once; reuse the result for several :meth:`refine` calls."""
-        return encode_image(self.sam, load_image(image))
+        return self._encode(load_image(image))
+
+    def _encode(self, img: np.ndarray) -> ImageEmbedding:
+        return self.cache.encode(img) if self.cache is not None else encode_image(self.sam, img)
 
     def refine(
         self,
@@ -150,7 +162,7 @@ class SAMRefiner:
         img = load_image(image)
         coarse = load_masks(masks, image_shape=img.shape[:2])
         if embedding is None:
-            embedding = encode_image(self.sam, img)
+            embedding = self._encode(img)
         elif embedding.frame.original_size != img.shape[:2]:
             raise InputError(
                 f"embedding: computed for an image of size {embedding.frame.original_size}, "

@@ -324,3 +324,18 @@ def test_real_samples_come_from_the_train_side_only():
             assert 0 < (t & n).sum() < (t | n).sum()
         again = make_real_sample(images, name, settings, d)
         assert all(np.array_equal(s[k], again[k]) for k in s)
+
+
+def test_refiner_through_the_cache_gives_identical_results(tiny_sam, scene, tmp_path):
+    from samrefiner_lib import SAMRefiner
+
+    img, masks = scene
+    plain = SAMRefiner(tiny_sam, "paper").refine(img, masks)
+    cached = SAMRefiner(tiny_sam, "paper", cache=EmbeddingCache(tiny_sam, tmp_path))
+    first = cached.refine(img, masks)
+    second = cached.refine(img, masks)
+    assert cached.cache.misses == 1 and cached.cache.hits == 1
+    for r in (first, second):
+        assert np.array_equal(r.masks, plain.masks)
+        assert np.array_equal(r.scores, plain.scores)
+    assert torch.equal(cached.encode(img).features, encode_image(tiny_sam, img).features)
