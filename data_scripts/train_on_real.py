@@ -49,8 +49,9 @@ from samrefiner_lib.training.real_validation import RealValidation  # noqa: E402
 from samrefiner_lib.training.trainer import TrainSettings, export_weights, train  # noqa: E402
 
 
-def encode_all(sam: torch.nn.Module, cache: EmbeddingCache, images: list[RealImages]) -> None:
-    names = [(imgs, n) for imgs in images for n in imgs.names()]
+def encode_all(sam: torch.nn.Module, cache: EmbeddingCache, images: list[RealImages],
+               shard: tuple[int, int] = (0, 1)) -> None:
+    names = [(imgs, n) for imgs in images for n in imgs.names()][shard[0]::shard[1]]
     for imgs, name in tqdm(names, desc="encoding real images", unit="image"):
         cache.features(imgs.image(name))
     print(f"embedding cache {cache.folder}: {cache.misses} encoded, {cache.hits} already there")
@@ -63,6 +64,9 @@ def main() -> int:
     ap.add_argument("--real-root", default=None, help="the shared real folder")
     ap.add_argument("--cache", default=None, help="embedding cache folder (default: user cache)")
     ap.add_argument("--encode-only", action="store_true", help="fill the embedding cache, exit")
+    ap.add_argument("--shard", default="0/1",
+                    help="K/N: encode every N-th image from the K-th (run N processes with one "
+                         "thread each: the encoder scales poorly across threads)")
     ap.add_argument("--per-subset", type=int, default=120,
                     help="at most this many training images per pair subset (0: all)")
     ap.add_argument("--steps", type=int, default=1000)
@@ -100,7 +104,8 @@ def main() -> int:
     probe = build()
     cache = EmbeddingCache(probe, args.cache) if heads else None
     if heads:
-        encode_all(probe, cache, [train_images, val_images])
+        k, _, n = args.shard.partition("/")
+        encode_all(probe, cache, [train_images, val_images], (int(k), int(n or 1)))
         if args.encode_only:
             return 0
     elif args.encode_only:

@@ -111,3 +111,12 @@ def test_real_vit_b_architecture_round_trip(tmp_path):
     loaded = load_sam("vit_b", p, verify_md5=False)
     assert ModelGeometry.of(loaded).embedding_size == (64, 64)
     assert ModelGeometry.of(loaded).mask_input_size == (256, 256)
+
+
+def test_load_sam_checks_the_device(ckpt):
+    from samrefiner_lib.io import InputError
+
+    assert load_sam(checkpoint=ckpt, device="auto").pixel_mean.device.type in ("cpu", "cuda",
+                                                                               "mps")
+    with pytest.raises(InputError, match="not a device"):
+        load_sam(checkpoint=ckpt, device="tpu9")

@@ -182,7 +182,8 @@ def load_sam(
         by this project, which names its own architecture.
       checkpoint: weights file; defaults to the weights shipped for ``name``. Official models have
         none shipped: download the file named in the error message.
-      device: where to put the model.
+      device: where to put the model: ``"auto"`` (CUDA, else MPS, else the CPU), ``"cpu"``,
+        ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device``; checked against this machine.
       verify_md5: check the file's MD5 against the official one. ``None`` checks when the file
         has the official file name.
 
@@ -193,6 +194,9 @@ def load_sam(
       KeyError: unknown model name.
       CheckpointError: missing, corrupt, wrong-architecture or wrong-checksum checkpoint.
     """
+    from ..devices import resolve_device  # devices imports io, which must not import models
+
+    device = resolve_device(device, "device")
     entry = None
     if name is not None:
         if name not in _REGISTRY:
