@@ -42,7 +42,9 @@ def make_parser(description: str, epilog: str = "") -> argparse.ArgumentParser:
     parser.add_argument(
         "--retries", type=int, default=3, help="retries per URL after a dropped connection"
     )
-    parser.add_argument("--timeout", type=float, default=60.0, help="socket timeout, seconds")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="connection and read timeout, seconds"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
 

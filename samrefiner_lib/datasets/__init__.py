@@ -1,6 +1,7 @@
 """Datasets: checksummed downloads, preparation steps, and loaders yielding uniform samples.
 
-* :mod:`.download` / :mod:`.registry`: resumable, verified downloads of the public datasets.
+* :mod:`.registry` / :mod:`.download`: the files to download (with their checksums) and the
+  resumable, verified downloads on pooch.
 * :mod:`.prepare`: the per-dataset download-and-prepare steps behind ``data_scripts/``.
 * Loaders, each yielding :class:`Sample` (image HxWx3 uint8, gt NxHxW bool, coarse MxHxW bool,
   ignore HxW bool, name, meta): :class:`Davis585`, :class:`CocoInstances`,
@@ -17,7 +18,6 @@ from .download import (
     DownloadError,
     DownloadUnavailableError,
     ManualDownloadRequired,
-    RemoteFile,
     UnsafeArchiveError,
     download_file,
     extract_archive,
@@ -35,7 +35,7 @@ from .interactive import (
 )
 from .lvis import cocofy_lvis
 from .real import RealDataMissingWarning, RealPairs, default_real_root, load_real_pairs
-from .registry import DATASET_FILES, REGISTRY, checksum_table
+from .registry import DATASET_FILES, REGISTRY, RemoteFile, checksum_table
 from .sample import DatasetError, Sample, SampleError
 from .voc import (
     VOC_CLASSES,

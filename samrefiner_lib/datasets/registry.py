@@ -8,11 +8,99 @@ SHA-256 is printed and recorded in the data root's lock file
 
 Sizes: ``size`` is set only where the exact byte count was found in two independent public
 sources; ``approx_size`` is for people.
+
+This module holds data only and imports nothing else of the package: the downloader
+(:mod:`.download`) reads it, never the other way round.
 """
 
 from __future__ import annotations
 
-from .download import RemoteFile
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+ARCHIVE_TYPES = ("zip", "tar", "tar.gz")
+"""Archive kinds an entry may declare (extracted with pooch's Unzip / Untar)."""
+
+_ALGORITHMS = {"md5": 32, "sha256": 64}
+
+
+def parse_checksum(checksum: str, where: str = "checksum") -> tuple[str, str]:
+    """Split ``"algo:hex"`` into (algo, lower-case hex), validating both parts.
+
+    Arguments:
+      checksum: e.g. ``"md5:6cd6e144f989b92b3379bac3b3de84fd"``.
+      where: how error messages refer to the value.
+
+    Returns:
+      tuple[str, str]: (``"md5"`` or ``"sha256"``, hex digest).
+    """
+    algo, sep, digest = checksum.partition(":")
+    algo = algo.lower()
+    digest = digest.lower()
+    if not sep or algo not in _ALGORITHMS:
+        raise ValueError(f"{where}: checksum must look like 'md5:<hex>' or 'sha256:<hex>'")
+    if len(digest) != _ALGORITHMS[algo] or not re.fullmatch(r"[0-9a-f]+", digest):
+        raise ValueError(f"{where}: {algo} digest must be {_ALGORITHMS[algo]} hex characters")
+    return algo, digest
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One downloadable file of the registry.
+
+    Arguments:
+      name: registry key, e.g. ``"voc2012_trainval"``.
+      urls: download URLs, tried in order (mirrors); for a manual entry, the web page to visit.
+      filename: name of the downloaded file inside the data root.
+      checksum: ``"md5:<hex>"`` or ``"sha256:<hex>"`` when a checksum is published, else None
+        (trust on first use: the first download's SHA-256 is recorded in the lock file). The
+        format is pooch's ``known_hash``.
+      checksum_source: where the published checksum was found, or why there is none.
+      size: exact size in bytes when known (checked before hashing), else None.
+      approx_size: human-readable size for documentation, e.g. ``"778 MB"``.
+      archive: ``"zip"``, ``"tar"``, ``"tar.gz"`` or None for a plain file.
+      extract_to: folder (relative to the data root) to extract the archive into; ``"."`` for
+        the root itself.
+      manual: True when the URL is a web page that cannot be fetched by a program; the
+        downloader then explains what to download and where to put it.
+      description: one line on what the file holds.
+      license: licence or terms of use, as stated by the source.
+    """
+
+    name: str
+    urls: tuple[str, ...]
+    filename: str
+    checksum: str | None = None
+    checksum_source: str = ""
+    size: int | None = None
+    approx_size: str = ""
+    archive: str | None = None
+    extract_to: str | None = None
+    manual: bool = False
+    description: str = ""
+    license: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.urls, str):
+            object.__setattr__(self, "urls", (self.urls,))
+        if not self.urls:
+            raise ValueError(f"registry entry {self.name!r}: at least one URL is required")
+        if self.checksum is not None:
+            parse_checksum(self.checksum, where=f"registry entry {self.name!r}")
+        if self.archive is not None and self.archive not in ARCHIVE_TYPES:
+            raise ValueError(
+                f"registry entry {self.name!r}: archive must be one of {ARCHIVE_TYPES}, "
+                f"got {self.archive!r}"
+            )
+        if PurePosixPath(self.filename).name != self.filename:
+            raise ValueError(f"registry entry {self.name!r}: filename must be a bare file name")
+
+    @property
+    def trust_on_first_use(self) -> bool:
+        """True when no checksum is published and the lock file's recorded hash is used."""
+        return self.checksum is None
+
 
 _TOFU = "none published (trust on first use: SHA-256 recorded in the lock file on first download)"
 _RITM_RELEASE = "https://github.com/saic-vul/fbrs_interactive_segmentation/releases/download/v1.0"
