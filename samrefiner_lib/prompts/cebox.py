@@ -23,15 +23,34 @@ Differences from the reference code, all deliberate and documented:
 * strips span the whole side of the box, last row/column included;
 * ``rounds`` > 1 repeats the check on the grown box (the paper's progressive expansion); the
   reference code does one check per refinement iteration.
+
+``rules="reference"`` (``RefinerConfig.cebox_rules``) follows the reference code instead, for
+reproducing it:
+
+* the embedding part used has ``int(h_emb * W / H)`` columns (``H >= W``; rows likewise for
+  ``H < W``), counted from the original image size (the caller slices it, see
+  :func:`reference_embedding_size`), and the query's cells come from PyTorch's nearest resizing
+  of the mask, with no fallback: a mask that misses every sampled cell has no query (NaN there)
+  and so no expansion;
+* strips span rows ``y0:y1`` / columns ``x0:x1`` end-exclusive, so the last row/column of the box
+  is never tested; the right and bottom strips are ``x1:x1+step`` / ``y1:y1+step``, which
+  include the box's own last column/row and stop one short of the new side;
+* the new left/top side is ``int(x0 - step)`` (truncation of a fractional step gives one pixel
+  more), the new right/bottom side ``int(x1 + step)``;
+* a side is not moved when its new value would reach row/column 0 or the far edge (no clipping),
+  nor when the box is one pixel thin;
+* the fraction is compared with lambda in float32, and lambda = 0 means CEBox off.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .boxes import mask_bbox
 
@@ -45,6 +64,34 @@ def valid_embedding_size(
         min(eh, max(1, math.ceil(input_size[0] * eh / img_size))),
         min(ew, max(1, math.ceil(input_size[1] * ew / img_size))),
     )
+
+
+CEBoxRules = Literal["clean", "reference"]
+
+_CEBOX_RULES = ("clean", "reference")
+
+
+def reference_embedding_size(
+    original_size: tuple[int, int], embedding_size: tuple[int, int]
+) -> tuple[int, int]:
+    """Embedding rows and columns the reference code treats as the image: long side full,
+    short side ``int(cells * short / long)`` from the original size (rounded down).
+
+    The short side is kept at one cell at least: the reference code fails on images more
+    elongated than the embedding is wide (it resizes to zero cells).
+
+    Arguments:
+      original_size: (H, W) of the image.
+      embedding_size: (h, w) of the model's image embedding.
+
+    Returns:
+      (rows, cols)
+    """
+    h, w = original_size
+    eh, ew = embedding_size
+    if h >= w:
+        return eh, max(1, int(eh * w / h))
+    return max(1, int(ew * h / w)), ew
 
 
 def _nearest_index(n_out: int, n_in: int) -> np.ndarray:
@@ -133,6 +180,15 @@ class SimilarityField:
         """The CEBox query vector of a mask (see :func:`query_embedding`), in float64."""
         cells = _query_cells(mask, *self.shape)
         return torch.from_numpy(self._rows[cells.ravel()].mean(axis=0))
+
+    def reference_query(self, mask: np.ndarray) -> torch.Tensor | None:
+        """The query as the reference code forms it: cells of PyTorch's nearest resizing of the
+        mask, no fallback; None when no cell is sampled (the reference's query is NaN then)."""
+        sampled = F.interpolate(torch.from_numpy(mask)[None, None].float(), size=self.shape,
+                                mode="nearest")[0, 0].numpy() > 0
+        if not sampled.any():
+            return None
+        return torch.from_numpy(self._rows[sampled.ravel()].mean(axis=0))
 
     def prepare(self, query: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """The query as float64 and its dot product with every cell (an h x w map)."""
@@ -261,6 +317,7 @@ def context_elastic_box(
     step_cap: float = 10.0,
     rounds: int = 1,
     query: torch.Tensor | None = None,
+    rules: CEBoxRules = "clean",
 ) -> CEBoxResult:
     """Grow the tight box of ``mask`` towards image regions similar to the mask.
 
@@ -280,6 +337,8 @@ def context_elastic_box(
       step_fraction, step_cap: strip width = min(step_fraction * side length, step_cap) pixels.
       rounds: maximum number of expansion rounds (>= 1).
       query: precomputed query vector (C,); computed from the mask when omitted.
+      rules: ``"clean"`` (this project's) or ``"reference"`` (the reference code's; then
+        ``features`` must be the part :func:`reference_embedding_size` gives).
 
     Returns:
       CEBoxResult
@@ -291,8 +350,13 @@ def context_elastic_box(
     tight = mask_bbox(mask)
     if tight is None:
         raise ValueError("context_elastic_box: the mask is empty")
+    if rules not in _CEBOX_RULES:
+        raise ValueError(f"cebox_rules must be one of {_CEBOX_RULES}, got {rules!r}")
     h, w = mask.shape
     field = features if isinstance(features, SimilarityField) else SimilarityField(features)
+    if rules == "reference":
+        return _reference_cebox(mask, field, tight, lam, sim_threshold, step_fraction,
+                                step_cap, rounds, query)
     q = field.prepare(query if query is not None else field.query(mask))
     x0, y0, x1, y1 = tight
     moved_rounds = 0
@@ -327,5 +391,69 @@ def context_elastic_box(
             y0 = int(strips["top"][0][0])
         if take["bottom"]:
             y1 = int(strips["bottom"][0][-1])
+    box = (x0, y0, x1, y1)
+    return CEBoxResult(box=box, tight_box=tight, expanded=box != tight, rounds=moved_rounds)
+
+
+def _reference_cebox(
+    mask: np.ndarray,
+    field: SimilarityField,
+    tight: tuple[int, int, int, int],
+    lam: float,
+    sim_threshold: float,
+    step_fraction: float,
+    step_cap: float,
+    rounds: int,
+    query: torch.Tensor | None,
+) -> CEBoxResult:
+    """CEBox with the reference code's rules (see the module docstring).
+
+    Arguments: as :func:`context_elastic_box`, with ``tight`` the mask's tight box.
+
+    Returns:
+      CEBoxResult
+    """
+    unchanged = CEBoxResult(box=tight, tight_box=tight, expanded=False, rounds=0)
+    if lam <= 0:
+        return unchanged  # the reference code's "margin 0": CEBox off
+    if query is None:
+        query = field.reference_query(mask)
+        if query is None:
+            return unchanged  # NaN query: no pixel compares as similar
+    q = field.prepare(query)
+    h, w = mask.shape
+    lam32 = np.float32(lam)
+
+    def similar(rows: np.ndarray, cols: np.ndarray) -> bool:
+        sim = field.strip(q, rows, cols, (h, w))
+        # The reference divides tensors: float32 count / float32 area against float32 lambda.
+        return bool(np.float32(np.count_nonzero(sim > sim_threshold)) / np.float32(sim.size)
+                    > lam32)
+
+    x0, y0, x1, y1 = tight
+    moved_rounds = 0
+    for _ in range(rounds):
+        box_h, box_w = y1 - y0, x1 - x0
+        if box_h <= 0 or box_w <= 0:
+            break
+        # Python floats and int() truncation, as there: int(x0 - 4.5) is x0 - 5.
+        step_h = min(box_h * step_fraction, step_cap)
+        step_w = min(box_w * step_fraction, step_cap)
+        new = [x0, y0, x1, y1]
+        left, right = int(x0 - step_w), int(x1 + step_w)
+        top, bottom = int(y0 - step_h), int(y1 + step_h)
+        rows_in, cols_in = np.arange(y0, y1), np.arange(x0, x1)
+        if 0 < left < x0 and similar(rows_in, np.arange(left, x0)):
+            new[0] = left
+        if x1 < right < w and similar(rows_in, np.arange(x1, right)):
+            new[2] = right
+        if 0 < top < y0 and similar(np.arange(top, y0), cols_in):
+            new[1] = top
+        if y1 < bottom < h and similar(np.arange(y1, bottom), cols_in):
+            new[3] = bottom
+        if tuple(new) == (x0, y0, x1, y1):
+            break
+        moved_rounds += 1
+        x0, y0, x1, y1 = new
     box = (x0, y0, x1, y1)
     return CEBoxResult(box=box, tight_box=tight, expanded=box != tight, rounds=moved_rounds)
