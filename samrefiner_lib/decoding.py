@@ -68,18 +68,30 @@ def prompt_tensors(
 ) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, torch.Tensor | None, torch.Tensor | None]:
     """Convert a PromptSet to the prompt encoder's inputs, in the model's input frame.
 
+    Coordinates are scaled in float64 and then rounded to float32, or, with
+    ``prompts.coord_precision == "float32"``, rounded first and scaled in float32 as SAM's
+    ``ResizeLongestSide.apply_coords_torch`` does (which the reference code uses).
+
     Returns:
       (points, boxes, masks): points as (BxPx2 coords, BxP labels) or None; boxes Bx4 or None;
       masks Bx1xGhxGw logits or None.
     """
     points = boxes = masks = None
+    if prompts.coord_precision == "float32":
+        to_input = frame.coords_to_input_float32
+        boxes_to_input = frame.boxes_to_input_float32
+    else:
+        def to_input(c: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(frame.coords_to_input(c), dtype=torch.float32)
+
+        def boxes_to_input(b: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(frame.boxes_to_input(b), dtype=torch.float32)
     if prompts.points is not None:
-        coords = torch.as_tensor(frame.coords_to_input(prompts.points), dtype=torch.float32)
+        coords = to_input(prompts.points)
         labels = torch.as_tensor(prompts.point_labels, dtype=torch.int64)
         points = (coords.to(device), labels.to(device))
     if prompts.boxes is not None:
-        boxes = torch.as_tensor(frame.boxes_to_input(prompts.boxes), dtype=torch.float32)
-        boxes = boxes.to(device)
+        boxes = boxes_to_input(prompts.boxes).to(device)
     if prompts.mask_logits is not None:
         masks = torch.as_tensor(prompts.mask_logits, dtype=torch.float32)[:, None].to(device)
     return points, boxes, masks

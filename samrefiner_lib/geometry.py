@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
@@ -73,3 +74,27 @@ class Frame:
         return self.coords_to_input(np.asarray(boxes, dtype=np.float64).reshape(-1, 2, 2)).reshape(
             np.shape(boxes)
         )
+
+    def coords_to_input_float32(self, coords: np.ndarray) -> torch.Tensor:
+        """As :meth:`coords_to_input`, but in float32 like SAM's ``apply_coords_torch``.
+
+        The coordinates are rounded to float32 first and each axis is multiplied by its scale
+        in float32 (PyTorch rounds the Python scale to the tensor's dtype), which can differ in
+        the last bit from scaling in float64 and rounding the product.
+
+        Arguments:
+          coords: ...x2 (x, y) coordinates in the original image.
+
+        Returns:
+          torch.Tensor: ...x2 float32 coordinates in the model's input frame.
+        """
+        out = torch.as_tensor(np.asarray(coords), dtype=torch.float32).clone()
+        sx, sy = self.scale
+        out[..., 0] = out[..., 0] * sx
+        out[..., 1] = out[..., 1] * sy
+        return out
+
+    def boxes_to_input_float32(self, boxes: np.ndarray) -> torch.Tensor:
+        """As :meth:`boxes_to_input`, in float32 (see :meth:`coords_to_input_float32`)."""
+        b = np.asarray(boxes)
+        return self.coords_to_input_float32(b.reshape(-1, 2, 2)).reshape(b.shape)
