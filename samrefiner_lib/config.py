@@ -16,6 +16,12 @@ use_cebox                 True, lambda 0.1       False                     as ``
 cebox_rounds              3                      1                         as ``paper``
 iterations                1                      5                         as ``paper``
 expanded_mask_amplitude   None (no drop)         1.0                       as ``paper``
+distance                  exact (Euclidean)      raster2 (FastGeodis)      as ``paper``
+negative_region           box                    reference                 as ``paper``
+cebox_rules               clean                  reference                 as ``paper``
+amplitude_from_last_mask  False (per mask)       True                      as ``paper``
+resize_backend            opencv                 torch                     as ``paper``
+coord_precision           float64                float32                   as ``paper``
 accept_min_coarse_iou     None (off)             None (off)                0.5 (placeholder)
 accept_min_score          None (off)             None (off)                None (off)
 ========================  =====================  ========================  ======================
@@ -25,7 +31,35 @@ project's choices for the ``paper`` preset. In the reference code the mask-promp
 drops to 1 for a mask whose box CEBox expanded (a less trusted mask); the paper does not
 describe this, so only the ``reference`` preset does it (where CEBox is off by default, so it
 shows only when CEBox is switched on). The reference code applies the last mask's flag to all
-masks of a call, which is a bug: here the flag is applied per mask.
+masks of a call, which is a bug: here the flag is applied per mask unless
+``amplitude_from_last_mask`` asks for the reference code's behaviour.
+
+The six fields from ``distance`` to ``coord_precision`` exist so that the ``reference`` preset
+reproduces the reference code mask for mask; each is a detail of that code, not of the method,
+and the ``paper`` preset keeps the exact or clean version:
+
+* ``distance``: ``"exact"`` Euclidean distance transform, or ``"raster2"``, the reference code's
+  FastGeodis call (two raster-scan iterations of a chamfer distance with steps 1 and sqrt 2,
+  written here in numpy, see :func:`~samrefiner_lib.distance.raster_distances`). It moves the
+  positive and negative points and the centre of the reference-form Gaussian (the distance
+  maxima), by a median of about 2 px and much more along flat ridges.
+* ``negative_region``: ``"box"`` searches the whole tight box for the negative point and gives
+  none when it holds no background; ``"reference"`` searches it end-exclusively (its last row and
+  column never, an off-by-one there) and falls back to pixel (0, 0) as a negative point.
+* ``cebox_rules``: ``"clean"`` or ``"reference"`` strips and rounding for CEBox (embedding part
+  ``int(cells * W / H)`` wide from the original size, strips ``y0:y1`` and ``x1:x1+step``,
+  ``int(x - step)`` rounding, no expansion that would reach row/column 0 or the far edge, and
+  lambda 0 meaning off); see :mod:`samrefiner_lib.prompts.cebox`.
+* ``amplitude_from_last_mask``: the expanded-mask amplitude decided by the last mask of the
+  image for every mask (the reference code's loop assigns to the whole batch).
+* ``resize_backend``: ``"opencv"`` or ``"torch"`` resizing onto the mask-input grid
+  (``"torch"`` only with ``grid_mapping="reference"``); ``"torch"`` also evaluates the
+  reference-form Gaussian in float32 torch arithmetic. The +-1 mask map is exactly 0 halfway
+  between foreground and background, so last-bit differences decide grid cells' signs.
+* ``coord_precision``: scaling of point and box coordinates into the model's input frame in
+  ``"float64"`` or, as SAM's ``apply_coords_torch`` does, in ``"float32"``.
+
+With 5 iterations each small difference is fed back and compounds, which is why each matters.
 
 The ``safe`` preset is not from the paper: it is ``paper`` plus an acceptance rule for
 pseudo-label pipelines, which must never lose a usable coarse mask. A refined mask is kept only
@@ -46,10 +80,22 @@ import torch
 PointStrategy = Literal["distance", "box_center", "centroid"]
 MaskForm = Literal["paper", "reference", "binary"]
 GridMapping = Literal["area", "reference"]
+DistanceKind = Literal["exact", "raster2"]
+NegativeRegion = Literal["box", "reference"]
+CEBoxRules = Literal["clean", "reference"]
+ResizeBackend = Literal["opencv", "torch"]
+CoordPrecision = Literal["float64", "float32"]
 
 _POINT_STRATEGIES = ("distance", "box_center", "centroid")
 _MASK_FORMS = ("paper", "reference", "binary")
 _GRID_MAPPINGS = ("area", "reference")
+_CHOICES = {
+    "distance": ("exact", "raster2"),
+    "negative_region": ("box", "reference"),
+    "cebox_rules": ("clean", "reference"),
+    "resize_backend": ("opencv", "torch"),
+    "coord_precision": ("float64", "float32"),
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +121,17 @@ class RefinerConfig:
       grid_mapping: ``"area"`` or ``"reference"`` resampling onto the mask-input grid.
       expanded_mask_amplitude: amplitude used instead of ``mask_amplitude`` for masks whose box
         CEBox expanded; ``None`` keeps ``mask_amplitude``.
+      distance: ``"exact"`` (Euclidean) or ``"raster2"`` (the reference code's FastGeodis
+        raster transform) distances for the points and the reference-form Gaussian.
+      negative_region: ``"box"`` or ``"reference"`` (end-exclusive box, (0, 0) fallback)
+        search for the negative point.
+      cebox_rules: ``"clean"`` or ``"reference"`` (the reference code's strips and rounding).
+      amplitude_from_last_mask: take the expanded-mask amplitude decision of the image's last
+        mask for all of its masks (the reference code's behaviour) instead of per mask.
+      resize_backend: ``"opencv"`` or ``"torch"`` resizing of the mask prompt onto the grid
+        (``"torch"`` needs ``grid_mapping="reference"``).
+      coord_precision: ``"float64"`` or ``"float32"`` scaling of point and box coordinates into
+        the model's input frame.
       iterations: refinement passes; each pass re-excavates prompts from the previous result.
       multimask_output: ask SAM for its 3 candidates (the method) or for 1.
       chunk_size: masks per prompt-encoder/mask-decoder call (bounds memory); None picks by
@@ -114,6 +171,12 @@ class RefinerConfig:
     mask_gamma: float = 4.0
     grid_mapping: GridMapping = "area"
     expanded_mask_amplitude: float | None = None
+    distance: DistanceKind = "exact"
+    negative_region: NegativeRegion = "box"
+    cebox_rules: CEBoxRules = "clean"
+    amplitude_from_last_mask: bool = False
+    resize_backend: ResizeBackend = "opencv"
+    coord_precision: CoordPrecision = "float64"
     iterations: int = 1
     multimask_output: bool = True
     chunk_size: int | None = None
@@ -132,6 +195,12 @@ class RefinerConfig:
         if self.grid_mapping not in _GRID_MAPPINGS:
             raise ValueError(f"grid_mapping must be one of {_GRID_MAPPINGS}, "
                              f"got {self.grid_mapping!r}")
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.resize_backend == "torch" and self.grid_mapping != "reference":
+            raise ValueError("resize_backend='torch' reproduces the reference code's bilinear "
+                             "mapping; use it with grid_mapping='reference'")
         if self.iterations < 1:
             raise ValueError(f"iterations must be >= 1, got {self.iterations}")
         if self.chunk_size is not None and self.chunk_size < 1:
@@ -199,6 +268,12 @@ PRESETS: dict[str, RefinerConfig] = {
         mask_gamma=4.0,
         grid_mapping="reference",
         expanded_mask_amplitude=1.0,
+        distance="raster2",
+        negative_region="reference",
+        cebox_rules="reference",
+        amplitude_from_last_mask=True,
+        resize_backend="torch",
+        coord_precision="float32",
         iterations=5,
     ),
     # The paper's method plus the acceptance rule: for pseudo-labels that must not get worse.

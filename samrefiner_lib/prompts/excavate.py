@@ -15,7 +15,7 @@ import torch
 from ..config import RefinerConfig
 from ..geometry import Frame
 from .boxes import mask_bbox
-from .cebox import SimilarityField, context_elastic_box
+from .cebox import SimilarityField, context_elastic_box, reference_embedding_size
 from .mask_prompt import crop_weights, mask_prompt_logits
 from .points import MaskDistances, box_center_point, centroid_point, negative_point, positive_point
 
@@ -33,6 +33,8 @@ class PromptSet:
       expanded: N bool, whether CEBox grew the box.
       mask_logits: NxGhxGw float32 logits on the model's mask-input grid, or None.
       valid: N bool; False for an empty coarse mask, which gets no prompts and no refinement.
+      coord_precision: ``"float64"`` or ``"float32"``, how :func:`~samrefiner_lib.decoding.
+        prompt_tensors` scales the coordinates into the model's frame (from the configuration).
     """
 
     points: np.ndarray | None
@@ -42,6 +44,7 @@ class PromptSet:
     expanded: np.ndarray
     mask_logits: np.ndarray | None
     valid: np.ndarray
+    coord_precision: str = "float64"
 
     def __len__(self) -> int:
         return int(self.valid.shape[0])
@@ -54,7 +57,7 @@ class PromptSet:
 
         return PromptSet(
             take(self.points), take(self.point_labels), take(self.boxes), self.tight_boxes[idx],
-            self.expanded[idx], take(self.mask_logits), self.valid[idx],
+            self.expanded[idx], take(self.mask_logits), self.valid[idx], self.coord_precision,
         )
 
 
@@ -98,8 +101,16 @@ def excavate_prompts(
     grid = frame.model.mask_input_size
     logits = np.zeros((n, *grid), np.float32) if config.use_mask else None
     valid = np.zeros(n, bool)
-    field = SimilarityField(features) if use_cebox and n else None
+    field = None
+    if use_cebox and n:
+        if config.cebox_rules == "reference":
+            # The reference code's part of the embedding, from the original size; it is never
+            # larger than the valid part the caller passes.
+            rh, rw = reference_embedding_size(frame.original_size, frame.model.embedding_size)
+            features = features[:, :rh, :rw]
+        field = SimilarityField(features)
 
+    dists: list[MaskDistances | None] = [None] * n
     for i in range(n):
         m = masks[i]
         box = mask_bbox(m)
@@ -107,12 +118,12 @@ def excavate_prompts(
             continue
         valid[i] = True
         tight[i] = box
-        dist = MaskDistances.of(m)
+        dist = dists[i] = MaskDistances.of(m, config.distance)
         if config.use_point:
             points[i, 0] = _point_for(m, config.point_strategy, dist)
             labels[i, 0] = 1
             if config.use_negative_point:
-                neg = negative_point(m, box)
+                neg = negative_point(m, box, config.distance, config.negative_region)
                 if neg is not None:
                     points[i, 1] = neg
                     labels[i, 1] = 0
@@ -123,21 +134,31 @@ def excavate_prompts(
                     sim_threshold=config.cebox_sim_threshold,
                     step_fraction=config.cebox_step_fraction,
                     step_cap=config.cebox_step_cap, rounds=config.cebox_rounds,
+                    rules=config.cebox_rules,
                 )
                 boxes[i] = res.box
                 expanded[i] = res.expanded
             else:
                 boxes[i] = box
-        if config.use_mask:
+
+    if config.use_mask:
+        # The amplitude needs every mask's CEBox outcome when the last mask decides for all
+        # (the reference code's behaviour), hence a second loop.
+        reduced = expanded if not config.amplitude_from_last_mask else np.full(
+            n, bool(n and expanded[-1]))
+        for i in np.flatnonzero(valid):
+            m, dist = masks[i], dists[i]
             amp = config.mask_amplitude
-            if expanded[i] and config.expanded_mask_amplitude is not None:
+            if reduced[i] and config.expanded_mask_amplitude is not None:
                 amp = config.expanded_mask_amplitude
             # The paper's Gaussian is centred on the distance-guided point whatever point prompt
             # the configuration uses, so the point ablations leave the mask prompt unchanged.
             centre = positive_point(m, dist) if config.mask_form == "paper" else None
-            weights, origin = crop_weights(m, config.mask_form, config.mask_gamma, centre, dist)
+            weights, origin = crop_weights(m, config.mask_form, config.mask_gamma, centre, dist,
+                                           config.resize_backend)
             logits[i] = mask_prompt_logits(
                 m, weights, amp, frame.input_size, frame.model.img_size, grid,
-                config.grid_mapping, origin,
+                config.grid_mapping, origin, config.resize_backend,
             )
-    return PromptSet(points, labels, boxes, tight, expanded, logits, valid)
+    return PromptSet(points, labels, boxes, tight, expanded, logits, valid,
+                     config.coord_precision)
