@@ -4,12 +4,15 @@
 #   make test        the whole suite: unit tests, every notebook at smoke scale, browser test
 #   make test-quick  unit tests only (no slow, notebook or browser tests)
 #   make book        build the book at mini scale -> book/_build/html/index.html
+#                    (CHAPTER=02 builds one chapter -> book/_build/chapter/)
 #   make lint        ruff
 #   make clean       remove build outputs (keeps .venv)
 #
 # Variables: SAMREFINER_SCALE=smoke|mini|paper (scale of `make book`, default mini; the notebooks
 # also read SAMREFINER_MODEL, SAMREFINER_CHECKPOINT, SAMREFINER_DATA, SAMREFINER_REAL_DATA),
-# STRICT=1 (book: warnings are errors, e.g. a missing chapter), VENV=path (default .venv).
+# STRICT=1 (book: warnings are errors, e.g. a missing chapter), CHAPTER=name (book: only this
+# notebook, e.g. 02 or 02_table1_prompt_ablation), BOOK_LIMIT=seconds (book: wall-clock limit
+# per notebook, 0 for none; default 3600, none at paper scale), VENV=path (default .venv).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -22,7 +25,8 @@ EXTRAS := dev,book,baselines
 # Scale of `make book`; a value from the environment or the command line wins.
 SAMREFINER_SCALE ?= mini
 STRICT ?=
-BOOK_FLAGS := $(if $(STRICT),-W -n --keep-going,)
+CHAPTER ?=
+BOOK_LIMIT ?=
 BOOK_BUILD := book/_build
 
 # Headless Chromium for tests/test_book_browser.py (Debian package `chromium`).
@@ -38,7 +42,7 @@ MATHJAX_CDN := https://cdn.jsdelivr.net/npm/mathjax@$(MATHJAX_VERSION)/es5/tex-m
 .PHONY: help setup test test-quick book lint clean browser-deps mathjax
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(SETUP_STAMP)
 
@@ -58,6 +62,9 @@ test-quick: setup
 # outputs made at another scale, with another model or data, or by an older library would be
 # reused silently. The key below records all of these; when it changes, cached outputs and
 # pages are dropped and every notebook runs again.
+# book/execute_notebooks.py then executes what the cache lacks (progress on the terminal, no
+# per-cell limit, BOOK_LIMIT per notebook, kernel noise in book/_build/logs/), runs
+# jupyter-book build, and prints each notebook's wall time and where the HTML is.
 book: setup mathjax
 	@set -e; \
 	lib=$$(find samrefiner_lib notebooks -type f \( -name '*.py' -o -name '*.pt' -o -name '*.csv' \
@@ -69,18 +76,13 @@ book: setup mathjax
 	  [ ! -d $(BOOK_BUILD)/.jupyter_cache ] || \
 	    echo "book: settings or library changed since the last build; executing every notebook again"; \
 	  rm -rf $(BOOK_BUILD)/.jupyter_cache $(BOOK_BUILD)/.doctrees $(BOOK_BUILD)/html \
-	         $(BOOK_BUILD)/jupyter_execute; \
+	         $(BOOK_BUILD)/jupyter_execute $(BOOK_BUILD)/chapter; \
 	fi; \
 	mkdir -p $(BOOK_BUILD); echo "$$key" > $(BOOK_BUILD)/.execution-key; \
-	config=""; \
-	if [ "$(SAMREFINER_SCALE)" = paper ]; then \
-	  sed 's/^  timeout: [0-9][0-9]*$$/  timeout: -1/' book/_config.yml > $(BOOK_BUILD)/_config.paper.yml; \
-	  grep -q '^  timeout: -1' $(BOOK_BUILD)/_config.paper.yml; \
-	  config="--config $(BOOK_BUILD)/_config.paper.yml"; \
-	fi; \
 	echo "book: building at $(SAMREFINER_SCALE) scale"; \
-	SAMREFINER_SCALE=$(SAMREFINER_SCALE) $(VENV)/bin/jupyter-book build book $$config $(BOOK_FLAGS)
-	@echo "The book is at book/_build/html/index.html"
+	SAMREFINER_SCALE=$(SAMREFINER_SCALE) $(PY) book/execute_notebooks.py build \
+	  $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(BOOK_LIMIT),--limit $(BOOK_LIMIT)) \
+	  $(if $(STRICT),--strict)
 
 lint: setup
 	$(PY) -m ruff check .

@@ -2,21 +2,43 @@
 
 nbmake collects only ``.ipynb`` files, and this project keeps its notebooks as MyST markdown
 (jupytext). With ``--nbmake``, every ``notebooks/*.md`` file that carries a kernelspec in its
-front matter becomes one test that converts it in memory with jupytext and runs it with nbclient
-(the engine nbmake uses) in ``notebooks/``, as Jupyter Book does. nbmake's options
-``--nbmake-timeout`` (seconds per cell) and ``--nbmake-kernel`` apply.
+front matter becomes one test that runs it with nbclient (the engine nbmake uses) in
+``notebooks/``, through the runner of ``make book`` (``book/execute_notebooks.py``), so it is
+read and executed as in the book.
+
+Time limits: none per cell (a correct but slow cell on a busy machine must not fail), unless
+``--nbmake-timeout`` is given on the command line; a hung kernel is caught by a wall-clock limit
+per notebook, ``SAMREFINER_NOTEBOOK_LIMIT`` seconds (default 1800; 0 for none), and the failure
+names the cell that was running. ``--nbmake-kernel`` applies.
 
 Unless ``SAMREFINER_SCALE`` is set, the notebooks run at ``smoke`` scale (seconds each).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 DEFAULT_SCALE = "smoke"
+DEFAULT_NOTEBOOK_LIMIT_S = 1800
+RUNNER = Path(__file__).resolve().parent / "book" / "execute_notebooks.py"
+
+
+def _runner() -> ModuleType:
+    """book/execute_notebooks.py, imported once (it is a script, not part of the package)."""
+    name = "samrefiner_book_runner"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, RUNNER)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def _is_myst_notebook(path: Path) -> bool:
@@ -47,26 +69,27 @@ class NotebookCellError(Exception):
 
 class MystNotebookItem(pytest.Item):
     def runtest(self) -> None:
-        import jupytext
-        from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError, CellTimeoutError
-
+        runner = _runner()
         option = self.config.option
-        nb = jupytext.read(self.path)
-        kernel = option.nbmake_kernel or nb.metadata.get("kernelspec", {}).get("name", "python3")
-        client = NotebookClient(
-            nb,
-            timeout=option.nbmake_timeout,
-            kernel_name=kernel,
-            resources={"metadata": {"path": str(self.path.parent)}},
-        )
+        # nbmake's --nbmake-timeout has a default (300 s per cell); only an explicit one counts.
+        given = any(a.startswith("--nbmake-timeout") for a in self.config.invocation_params.args)
+        limit = float(os.environ.get("SAMREFINER_NOTEBOOK_LIMIT", DEFAULT_NOTEBOOK_LIMIT_S))
+        log_dir = Path(tempfile.gettempdir()) / "samrefiner-notebook-logs"
+        log_path = log_dir / f"{self.path.stem}.log"
         saved = os.environ.get("SAMREFINER_SCALE")
         if saved is None:
             os.environ["SAMREFINER_SCALE"] = DEFAULT_SCALE
         try:
-            client.execute()
-        except (CellExecutionError, CellTimeoutError) as exc:
-            raise NotebookCellError(str(exc)) from None
+            runner.run_notebook(
+                self.path,
+                limit=limit or None,
+                log_path=log_path,
+                show_progress=False,
+                cell_timeout=option.nbmake_timeout if given else None,
+                kernel_name=option.nbmake_kernel or None,
+            )
+        except runner.NotebookFailed as exc:
+            raise NotebookCellError(f"{exc}\n(kernel output: {exc.log_path})") from None
         finally:
             if saved is None:
                 os.environ.pop("SAMREFINER_SCALE", None)
