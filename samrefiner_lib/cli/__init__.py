@@ -8,17 +8,32 @@ from collections.abc import Sequence
 
 from ..io import InputError
 from ..models import CheckpointError
-from . import adapt, evaluate, refine, refine_dataset, refine_semantic
-from .common import add_image_limit_arg, check_device, image_limit
+from . import adapt, demo_data, evaluate, refine, refine_dataset, refine_semantic
+from .common import add_image_limit_arg, check_device, image_limit, with_example
 
 #: Modules that each add one subcommand through ``add_parser(subparsers)``.
-COMMANDS = [refine, refine_semantic, evaluate, refine_dataset, adapt]
+COMMANDS = [refine, refine_semantic, evaluate, refine_dataset, adapt, demo_data]
+
+#: First line of ``samrefiner --help``: a synthetic image and its coarse masks, then one refine.
+EXAMPLE = ("samrefiner demo-data demo && samrefiner refine --image demo/image.png "
+           "--mask demo/coarse_1.png --out demo/refined")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``samrefiner`` parser with every subcommand.
+
+    Returns:
+      argparse.ArgumentParser: the parser.
+    """
     parser = argparse.ArgumentParser(
         prog="samrefiner",
-        description="Refine coarse segmentation masks with SAM (SAMRefiner, ICLR 2025).",
+        **with_example(
+            EXAMPLE,
+            "Refine coarse segmentation masks with SAM (SAMRefiner, ICLR 2025). The example "
+            "writes a synthetic image with coarse masks and refines one with the embedded model "
+            "(no download, CPU is enough). Every command's --help starts with an example of its "
+            "own; `samrefiner COMMAND --help` shows it.",
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:

@@ -28,18 +28,24 @@ from ..adaption import (
 )
 from ..io import InputError, check_distinct_outputs, check_output_file
 from ..models import DEFAULT_MODEL, available_models, read_checkpoint
-from .common import add_model_args, add_preset_args, build_refiner
+from .common import add_model_args, add_preset_args, build_refiner, with_example
+
+#: First line of the help: runs as is (the demo files come from `samrefiner demo-data`).
+EXAMPLE = ("samrefiner demo-data demo && samrefiner adapt --list demo/pairs.tsv "
+           "--out demo/adaptor.pt")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "adapt", help="train an IoU-head adaptor on images with coarse masks (SAMRefiner++)",
-        description="Self-boosted IoU adaption: prompt SAM with the box of every coarse mask, "
-                    "take the candidate that agrees most with the coarse mask as the target, and "
-                    "train a LoRA adaptor on the IoU head with a margin ranking loss. No ground "
-                    "truth is used. Data: --images DIR --masks DIR (mask MASKS/<stem>.png or "
-                    "folder MASKS/<stem>/ per image) or --list FILE (lines "
-                    "'image<TAB>mask[<TAB>mask ...]').",
+        **with_example(
+            EXAMPLE,
+            "Self-boosted IoU adaption: prompt SAM with the box of every coarse mask, take the "
+            "candidate that agrees most with the coarse mask as the target, and train a LoRA "
+            "adaptor on the IoU head with a margin ranking loss. No ground truth is used. Data: "
+            "--images DIR --masks DIR (mask MASKS/<stem>.png or folder MASKS/<stem>/ per image) "
+            "or --list FILE (lines 'image<TAB>mask[<TAB>mask ...]').",
+        ),
     )
     data = p.add_argument_group("training data (a folder pair or a list file)")
     data.add_argument("--images", default=None, help="folder of images")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import textwrap
 from collections.abc import Iterator
+from typing import Any
 
 from ..config import PRESETS, get_preset
 from ..devices import DEVICE_FORMS, resolve_device
@@ -13,6 +15,35 @@ from ..io import MAX_PIXELS_ENV, parse_pixel_limit
 from ..models import load_sam
 from ..models.embedded import DEFAULT_MODEL
 from ..refiner import SAMRefiner
+
+
+class ExampleFirstFormatter(argparse.HelpFormatter):
+    """Help text whose indented lines (the example commands) are kept as written, while the
+    other paragraphs are wrapped to the terminal as usual."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        blocks = []
+        for block in text.split("\n\n"):
+            if any(line.startswith("  ") for line in block.splitlines()):
+                blocks.append("\n".join(indent + line for line in block.splitlines()))
+            else:
+                blocks.append(textwrap.fill(" ".join(block.split()), width,
+                                            initial_indent=indent, subsequent_indent=indent))
+        return "\n\n".join(blocks)
+
+
+def with_example(example: str, description: str) -> dict[str, Any]:
+    """Parser keywords for a help text that leads with one command to copy and run.
+
+    Arguments:
+      example: the command line (runs as is after ``samrefiner demo-data demo``, or alone).
+      description: what the command does.
+
+    Returns:
+      dict: ``description`` and ``formatter_class`` for ``add_parser`` / ``ArgumentParser``.
+    """
+    return {"description": f"example:\n  {example}\n\n{description}",
+            "formatter_class": ExampleFirstFormatter}  # fmt: skip
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:

@@ -25,7 +25,7 @@ from ..evaluation.results_file import check_results_path, write_results
 from ..evaluation.run_protocol import run_protocol
 from ..evaluation.sources import DATASETS, open_dataset
 from ..io import check_distinct_outputs, check_output_file
-from .common import add_model_args, add_preset_args, build_refiner
+from .common import add_model_args, add_preset_args, build_refiner, with_example
 
 
 def add_method_args(p: argparse.ArgumentParser) -> None:
@@ -50,15 +50,23 @@ def method_options(args: argparse.Namespace) -> MethodOptions:
                          hqsam_checkpoint=args.hqsam_checkpoint,
                          hqsam_model_type=args.hqsam_model_type, device=args.device)
 
+#: First line of the help: runs as is (the demo files come from `samrefiner demo-data`).
+EXAMPLE = ("samrefiner evaluate --dataset synthdavis --objects 10 --methods samrefiner "
+           "reference --out synth.json")
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     names = "; ".join(f"{k}: {v}" for k, v in METHOD_NAMES.items())
     p = sub.add_parser(
         "evaluate", help="score coarse masks and refinement methods on a dataset",
-        description="Evaluate the coarse masks and each method on a dataset with its protocol "
-                    "(instance sets: cumulative IoU, mean IoU, boundary IoU, mBA, top-1; COCO: "
-                    "mask AP and boundary AP before/after; VOC: mIoU). Writes a JSON or CSV "
-                    "results file recording the configuration, model, data, seed and software.",
+        **with_example(
+            EXAMPLE,
+            "Evaluate the coarse masks and each method on a dataset with its protocol (instance "
+            "sets: cumulative IoU, mean IoU, boundary IoU, mBA, top-1; COCO: mask AP and "
+            "boundary AP before/after; VOC: mIoU). Writes a JSON or CSV results file recording "
+            "the configuration, model, data, seed and software. The example needs no data: "
+            "synthdavis generates its scenes.",
+        ),
     )
     p.add_argument("--dataset", required=True, choices=DATASETS, help="dataset / protocol")
     p.add_argument("--root", default=None,

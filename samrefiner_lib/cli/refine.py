@@ -9,16 +9,23 @@ from pathlib import Path
 import numpy as np
 
 from ..io import InputError, check_output_folder, load_image, load_masks, save_mask
-from .common import add_adaptor_args, add_model_args, add_preset_args, build_refiner
+from .common import add_adaptor_args, add_model_args, add_preset_args, build_refiner, with_example
+
+#: First line of the help: runs as is (the demo files come from `samrefiner demo-data`).
+EXAMPLE = ("samrefiner demo-data demo && samrefiner refine --image demo/image.png "
+           "--mask demo/coarse_1.png --mask demo/coarse_2.png --out demo/refined --viz")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "refine", help="refine coarse masks of one image",
-        description="Refine one or more coarse masks (0/255 PNGs) of one image and write the "
-                    "refined masks (<mask stem>_refined.png; masks that share a file name get "
-                    "their --mask position added, <stem>_<i>_refined.png), a JSON record "
-                    "mapping each input to its output and, with --viz, a figure.",
+        **with_example(
+            EXAMPLE,
+            "Refine one or more coarse masks (0/255 PNGs) of one image and write the refined "
+            "masks (<mask stem>_refined.png; masks that share a file name get their --mask "
+            "position added, <stem>_<i>_refined.png), a JSON record mapping each input to its "
+            "output and, with --viz, a figure.",
+        ),
     )
     p.add_argument("--image", required=True, help="image file")
     p.add_argument("--mask", action="append", required=True, dest="masks",

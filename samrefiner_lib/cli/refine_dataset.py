@@ -41,21 +41,27 @@ from ..evaluation.methods import METHOD_NAMES, build_method, is_sam_method, meth
 from ..evaluation.provenance import model_record, software_versions
 from ..io import check_output_folder
 from ..refiner import SAMRefiner
-from .common import add_model_args, add_preset_args, build_refiner
+from .common import add_model_args, add_preset_args, build_refiner, with_example
 from .evaluate import add_method_args, method_options
 
 DATASETS = ("coco", "davis585", "voc")
+
+#: First line of the help: runs as is (the demo files come from `samrefiner demo-data`).
+EXAMPLE = ("samrefiner demo-data demo && samrefiner refine-dataset --dataset coco "
+           "--ann-file demo/coco.json --image-dir demo --out demo/refined_coco")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "refine-dataset", help="refine all coarse masks of a dataset (resumable, shardable)",
-        description="Refine the coarse masks of a whole dataset: COCO detection results or "
-                    "annotations (-> refined RLE results with scores), DAVIS-585 initial masks "
-                    "(-> mask PNGs) or VOC label maps (-> label PNGs). Each finished image is "
-                    "written atomically and skipped on reruns; failing images are logged to "
-                    "failures.jsonl and skipped. Under torchrun, images are sharded across "
-                    "ranks and rank 0 merges the shards.",
+        **with_example(
+            EXAMPLE,
+            "Refine the coarse masks of a whole dataset: COCO detection results or annotations "
+            "(-> refined RLE results with scores), DAVIS-585 initial masks (-> mask PNGs) or "
+            "VOC label maps (-> label PNGs). Each finished image is written atomically and "
+            "skipped on reruns; failing images are logged to failures.jsonl and skipped. Under "
+            "torchrun, images are sharded across ranks and rank 0 merges the shards.",
+        ),
     )
     p.add_argument("--dataset", required=True, choices=DATASETS, help="input format")
     p.add_argument("--out", required=True, help="output folder (reuse it to resume)")

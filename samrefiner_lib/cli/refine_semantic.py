@@ -19,16 +19,23 @@ from ..stm import (
     refine_semantic,
     save_label_map,
 )
-from .common import add_model_args, add_preset_args, build_refiner
+from .common import add_model_args, add_preset_args, build_refiner, with_example
+
+#: First line of the help: runs as is (the demo files come from `samrefiner demo-data`).
+EXAMPLE = ("samrefiner demo-data demo && samrefiner refine-semantic --image demo/image.png "
+           "--labels demo/labels.png --out demo/semantic")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "refine-semantic", help="refine a semantic label map with split-then-merge",
-        description="Refine the semantic label map of one image (a palette PNG, or class "
-                    "activation maps) with split-then-merge: per-class components, greedy "
-                    "merging, one batched SAMRefiner call, merge back. Writes the refined "
-                    "palette PNG, a JSON record and, with --viz, a figure.",
+        **with_example(
+            EXAMPLE,
+            "Refine the semantic label map of one image (a palette PNG, or class activation "
+            "maps) with split-then-merge: per-class components, greedy merging, one batched "
+            "SAMRefiner call, merge back. Writes the refined palette PNG, a JSON record and, "
+            "with --viz, a figure.",
+        ),
     )
     p.add_argument("--image", required=True, help="image file")
     source = p.add_mutually_exclusive_group(required=True)
