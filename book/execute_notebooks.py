@@ -278,7 +278,8 @@ class Progress:
             return
         now = time.monotonic()
         if self.tty:
-            if now - self._last_print >= 1.0 or self._dirty:
+            # Redraw each second for the clock, and on a new meter at most five times a second.
+            if now - self._last_print >= 1.0 or (self._dirty and now - self._last_print >= 0.2):
                 width = shutil.get_terminal_size((100, 20)).columns - 1
                 self.out.write("\r" + self.status()[:width] + "\x1b[K")
                 self.out.flush()

@@ -212,3 +212,18 @@ def test_notebook_limit_interrupts_and_names_the_running_cell(tmp_path):
     assert "time.sleep(120)" in msg  # the traceback shows the line it was stuck on
     assert err.value.summary == "slow.md, code cell 2 of 2, line 23 (import time): still running "\
         "after the limit of 4 s"
+
+
+@pytest.mark.slow
+def test_tqdm_widget_bars_reach_the_status_line(tmp_path, monkeypatch):
+    seen: list[str] = []
+    real = runner.Progress._set_meter
+    monkeypatch.setattr(runner.Progress, "_set_meter",
+                        lambda self, meter: (seen.append(meter), real(self, meter)))  # fmt: skip
+    nb = _notebook(tmp_path / "nbs" / "w.md", """
+        from tqdm.auto import tqdm  # a widget under Jupyter (ipywidgets is in the book extra)
+        for _ in tqdm(range(4), desc="widget work"):
+            pass
+        """)  # fmt: skip
+    runner.run_notebook(nb, limit=120, log_path=tmp_path / "w.log", out=io.StringIO())
+    assert seen and seen[-1].startswith("widget work: 100% 4/4 [")
