@@ -46,14 +46,23 @@ from samrefiner_lib.training.real_data import (  # noqa: E402
     RealStream,
 )
 from samrefiner_lib.training.real_validation import RealValidation  # noqa: E402
-from samrefiner_lib.training.trainer import TrainSettings, export_weights, train  # noqa: E402
+from samrefiner_lib.training.trainer import (  # noqa: E402
+    REAL_GROUPS,
+    TrainSettings,
+    export_weights,
+    train,
+)
 
 
 def encode_all(sam: torch.nn.Module, cache: EmbeddingCache, images: list[RealImages],
                shard: tuple[int, int] = (0, 1)) -> None:
     names = [(imgs, n) for imgs in images for n in imgs.names()][shard[0]::shard[1]]
     for imgs, name in tqdm(names, desc="encoding real images", unit="image"):
-        cache.features(imgs.image(name))
+        image = imgs.image(name)
+        if cache.path(image).is_file():
+            cache.hits += 1
+        else:
+            cache.features(image)
     print(f"embedding cache {cache.folder}: {cache.misses} encoded, {cache.hits} already there")
 
 
@@ -78,8 +87,12 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=1)
+    # Data loading is ~30 ms of a multi-second step; forked loader processes stalled here after
+    # the parent had used OpenCV and torch, so the default loads in the training process.
+    ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cpu-bf16", action="store_true",
+                    help="bfloat16 autocast on the CPU (faster where the CPU supports it)")
     ap.add_argument("--validate-every", type=int, default=50)
     ap.add_argument("--val-images", type=int, default=60, help="validation pairs per check")
     ap.add_argument("--checkpoint-every", type=int, default=25)
@@ -112,12 +125,16 @@ def main() -> int:
         print("--encode-only applies to --start litemedsam (a frozen encoder)", file=sys.stderr)
         return 2
 
-    samples = RealSampleSettings(img_size=int(probe.image_encoder.img_size),
-                                 targets_per_image=args.targets, seed=args.seed)
+    samples = RealSampleSettings(
+        img_size=int(probe.image_encoder.img_size), targets_per_image=args.targets,
+        seed=args.seed, embedding_size=int(probe.prompt_encoder.image_embedding_size[0]),
+        mask_input_size=int(probe.prompt_encoder.mask_input_size[0]))
     settings = TrainSettings(
         steps=args.steps, minutes=args.minutes, batch_images=args.batch, rounds=args.rounds,
         lr=args.lr, warmup_steps=args.warmup, workers=args.workers, seed=args.seed,
         checkpoint_every=args.checkpoint_every, log_every=args.log_every, bf16=False,
+        cpu_bf16=args.cpu_bf16,
+        groups=dict(REAL_GROUPS),
     )
     folder = cache.folder if heads else None
 

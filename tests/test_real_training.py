@@ -339,3 +339,30 @@ def test_refiner_through_the_cache_gives_identical_results(tiny_sam, scene, tmp_
         assert np.array_equal(r.masks, plain.masks)
         assert np.array_equal(r.scores, plain.scores)
     assert torch.equal(cached.encode(img).features, encode_image(tiny_sam, img).features)
+
+
+def test_excavated_prompts_train_the_multimask_outputs(tiny_sam):
+    from samrefiner_lib.geometry import ModelGeometry
+    from samrefiner_lib.training.real_data import EXCAVATION, excavated_arrays
+    from samrefiner_lib.training.trainer import training_loss
+
+    settings = SampleSettings(img_size=TEST_SPEC.img_size, targets_per_image=2)
+    s = make_sample(3, settings)
+    geom = ModelGeometry.of(tiny_sam)
+    exc = excavated_arrays(s["noisy"], s["valid"], tuple(s["size"]), geom)
+    assert not EXCAVATION.use_cebox
+    for i in np.flatnonzero(s["valid"]):
+        x, y = exc["exc_coords"][i, 0].astype(int)
+        assert s["noisy"][i, y, x] and exc["exc_labels"][i, 0] == 1
+        x0, y0, x1, y1 = exc["exc_boxes"][i].astype(int)
+        ys, xs = np.nonzero(s["noisy"][i])
+        assert (x0, y0, x1, y1) == (xs.min(), ys.min(), xs.max(), ys.max())
+        assert exc["exc_masks"][i].shape == geom.mask_input_size
+        assert exc["exc_masks"][i].max() > 0 > exc["exc_masks"][i].min()
+    batch = {k: torch.from_numpy(v)[None] for k, v in {**s, **exc}.items()}
+    train_settings = TrainSettings(rounds=1, groups={"excavated": 1.0})
+    loss, logs = training_loss(tiny_sam, batch, train_settings, torch.Generator().manual_seed(0))
+    assert torch.isfinite(loss) and "excavated/r0/iou" in logs
+    plain = {k: v for k, v in batch.items() if not k.startswith("exc_")}
+    with pytest.raises(ValueError, match="exc_"):
+        training_loss(tiny_sam, plain, train_settings, torch.Generator().manual_seed(0))

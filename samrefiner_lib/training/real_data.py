@@ -27,11 +27,19 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from ..config import RefinerConfig, get_preset
 from ..datasets.bsds500 import BSDS500, region_targets
 from ..datasets.real import load_real_pairs
 from ..datasets.real_split import check_split, real_split
 from ..defects import davis585_coarse_mask, lowres_coarse_mask
 from ..embedding_cache import image_key
+from ..geometry import Frame, ModelGeometry
+from ..prompts.excavate import excavate_prompts
+
+#: The prompts the refiner excavates, without CEBox (it needs the embedding, which the data
+#: workers do not have): a distance-guided positive and negative point, the tight box and the
+#: paper's Gaussian mask prompt.
+EXCAVATION = get_preset("paper", use_cebox=False)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ class RealSampleSettings:
       lowres_probability: chance that a noisy target comes from the low-resolution simulator
         instead of the DAVIS-585 one.
       seed: seed of the image order and of every random draw.
+      embedding_size, mask_input_size: the model's grids (for the excavated prompts).
+      excavate: also give every target the prompts the refiner would excavate from its noisy
+        mask (``exc_*`` keys), for the trainer's ``excavated`` prompt group.
     """
 
     img_size: int = 256
@@ -54,6 +65,47 @@ class RealSampleSettings:
     component_probability: float = 0.1
     lowres_probability: float = 0.4
     seed: int = 0
+    embedding_size: int = 64
+    mask_input_size: int = 256
+    excavate: bool = True
+
+    def geometry(self) -> ModelGeometry:
+        e, g = self.embedding_size, self.mask_input_size
+        return ModelGeometry(self.img_size, (e, e), (g, g))
+
+
+def excavated_arrays(noisy: np.ndarray, valid: np.ndarray, size: tuple[int, int],
+                     geometry: ModelGeometry, config: RefinerConfig = EXCAVATION
+                     ) -> dict[str, np.ndarray]:
+    """The refiner's prompts for M noisy masks already in the input frame.
+
+    Arguments:
+      noisy: MxSxS bool masks, zero padded beyond ``size``.
+      valid: (M,) which masks to excavate from.
+      size: (h, w) of the unpadded input.
+
+    Returns:
+      ``exc_coords`` Mx2x2 float32 (positive, negative point), ``exc_labels`` Mx2 int64 (-1
+      where a point is missing), ``exc_boxes`` Mx4 float32 and ``exc_masks`` MxGxG float32
+      logits, all in the input frame.
+    """
+    h, w = size
+    m = noisy.shape[0]
+    g = geometry.mask_input_size
+    out = {"exc_coords": np.zeros((m, 2, 2), np.float32),
+           "exc_labels": np.full((m, 2), -1, np.int64),
+           "exc_boxes": np.zeros((m, 4), np.float32),
+           "exc_masks": np.zeros((m, *g), np.float32)}
+    idx = np.flatnonzero(valid)
+    if idx.size:
+        # The input frame is its own original frame: the longest side is already img_size.
+        frame = Frame.of(geometry, (h, w))
+        p = excavate_prompts(noisy[idx, :h, :w], config, frame)
+        out["exc_coords"][idx] = p.points
+        out["exc_labels"][idx] = p.point_labels
+        out["exc_boxes"][idx] = p.boxes
+        out["exc_masks"][idx] = p.mask_logits
+    return out
 
 
 class RealImages:
@@ -158,6 +210,8 @@ def make_real_sample(images: RealImages, name: str, settings: RealSampleSettings
         valid[i] = True
     out = {"image": padded, "size": np.array([h, w]), "targets": targets, "noisy": noisy,
            "valid": valid}
+    if settings.excavate:
+        out.update(excavated_arrays(noisy, valid, (h, w), settings.geometry()))
     if embeddings is not None:
         key = image_key(image)
         path = embeddings / key[:2] / f"{key}.pt"
