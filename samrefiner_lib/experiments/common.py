@@ -2,10 +2,16 @@
 
 Three scales:
 
-* ``smoke`` - a handful of images, seconds; what CI runs.
-* ``mini`` - the book: the embedded model on SynthDAVIS and the real pairs, minutes on a CPU.
+* ``smoke`` - a handful of images with the fast synthetic-scene model ``sam_tiny_synth``,
+  seconds per notebook; what CI runs.
+* ``mini`` - the book: the default model (``sam_lite_real``, LiteMedSAM's encoder with heads
+  re-trained on real photographs) on the real validation pairs, with SynthDAVIS as a second
+  set; minutes on a CPU.
 * ``paper`` - the official ViT-H checkpoint on the paper's data (set ``SAMREFINER_CHECKPOINT``
   and ``SAMREFINER_DATA``); needs a GPU in practice.
+
+The real pairs used are always the ``val`` side of the fixed split by image
+(:mod:`samrefiner_lib.datasets.real_split`): no model of this project was trained on them.
 
 Environment variables (read by :func:`settings_from_env`): ``SAMREFINER_SCALE``,
 ``SAMREFINER_MODEL``, ``SAMREFINER_CHECKPOINT``, ``SAMREFINER_DATA`` (root of DAVIS-585 at paper
@@ -24,7 +30,7 @@ from segment_anything.modeling import Sam
 from ..datasets import Davis585, load_real_pairs
 from ..datasets.sample import Sample
 from ..evaluation import synth_davis, with_davis585_coarse
-from ..models import DEFAULT_MODEL, load_sam
+from ..models import DEFAULT_MODEL, FAST_MODEL, load_sam
 from ..synthetic import make_scene, split_seeds
 
 
@@ -76,7 +82,7 @@ def settings_from_env(scale: str | None = None, model: str | None = None,
                       checkpoint: str | None = None, data_root: str | None = None) -> Settings:
     """Settings from arguments, falling back to ``SAMREFINER_*`` environment variables."""
     s = get_scale(scale or os.environ.get("SAMREFINER_SCALE", "mini"))
-    default_model = "vit_h" if s.name == "paper" else DEFAULT_MODEL
+    default_model = {"paper": "vit_h", "smoke": FAST_MODEL}.get(s.name, DEFAULT_MODEL)
     return Settings(
         scale=s,
         model=model or os.environ.get("SAMREFINER_MODEL") or default_model,
@@ -94,27 +100,40 @@ def load_model(settings: Settings) -> Sam:
 def main_samples(settings: Settings, style: str = "default") -> tuple[list[Sample], str]:
     """The main evaluation set of a scale and its description.
 
-    SynthDAVIS at smoke/mini scale; DAVIS-585 (``init_sp`` coarse masks) at paper scale.
+    The real validation pairs at smoke/mini scale (SynthDAVIS when the real data is absent);
+    DAVIS-585 (``init_sp`` coarse masks) at paper scale.
     """
     if settings.scale.name == "paper":
         if settings.data_root is None:
             raise ValueError("paper scale needs SAMREFINER_DATA pointing at the DAVIS-585 root "
                              "(python data_scripts/get_davis585.py --root DIR)")
         return list(Davis585(settings.data_root, init="sp")), "DAVIS-585 (init_sp)"
+    real, data = real_samples(settings)
+    if real:
+        return real, data
+    return synthetic_samples(settings, style)
+
+
+def synthetic_samples(settings: Settings, style: str = "default") -> tuple[list[Sample], str]:
+    """SynthDAVIS test scenes of the scale's size, and their description."""
     n = settings.scale.objects
     return synth_davis(n, split="test", style=style), f"SynthDAVIS test ({style}, {n} objects)"
 
 
 def real_samples(settings: Settings) -> tuple[list[Sample], str]:
-    """The real pairs with DAVIS-585-protocol coarse masks ([] when the data is absent)."""
+    """The real validation pairs with DAVIS-585-protocol coarse masks ([] when absent)."""
     n = settings.scale.real_images
     if n == 0:
-        return [], "real pairs (skipped)"
-    pairs = load_real_pairs()
+        return [], "real val pairs (skipped)"
+    pairs = load_real_pairs(split="val")
     if pairs is None:
-        return [], "real pairs (not found)"
-    items = list(pairs) if n < 0 else [pairs[i] for i in range(min(n, len(pairs)))]
-    data = f"real pairs ({len(items)} images, DAVIS-585 protocol)"
+        return [], "real val pairs (not found)"
+    if 0 < n < len(pairs):
+        # Evenly spaced, so that a small scale still sees every subset.
+        items = [pairs[int(i)] for i in np.linspace(0, len(pairs) - 1, n).astype(int)]
+    else:
+        items = list(pairs)
+    data = f"real val pairs ({len(items)} images, DAVIS-585 protocol)"
     return list(with_davis585_coarse(items)), data
 
 

@@ -1,7 +1,7 @@
 """SAM models: builders from the stock classes, the registry and checkpoint loading."""
 
 from .builders import OFFICIAL_SPECS, TEST_SPEC, SamSpec, build_sam_from_spec
-from .embedded import DEFAULT_MODEL, EMBEDDED_SPEC
+from .embedded import DEFAULT_MODEL, EMBEDDED_SPEC, FAST_MODEL
 from .litemedsam import REAL_MODEL, build_litemedsam, register_litemedsam
 from .registry import (
     CheckpointError,
@@ -20,6 +20,7 @@ register_litemedsam()
 __all__ = [
     "DEFAULT_MODEL",
     "EMBEDDED_SPEC",
+    "FAST_MODEL",
     "REAL_MODEL",
     "OFFICIAL_SPECS",
     "TEST_SPEC",

@@ -15,7 +15,9 @@ from pathlib import Path
 from .builders import SamSpec
 from .registry import ModelEntry, register_model
 
-DEFAULT_MODEL = "sam_tiny_synth"
+#: The synthetic-scene model: small and fast, the model of smoke-scale runs and quick tests.
+FAST_MODEL = "sam_tiny_synth"
+DEFAULT_MODEL = FAST_MODEL
 
 #: Architecture of the embedded model (about 4.7 M parameters).
 EMBEDDED_SPEC = SamSpec(
@@ -36,14 +38,14 @@ EMBEDDED_SPEC = SamSpec(
 )
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-EMBEDDED_WEIGHTS = WEIGHTS_DIR / f"{DEFAULT_MODEL}.pt"
+EMBEDDED_WEIGHTS = WEIGHTS_DIR / f"{FAST_MODEL}.pt"
 
 
 def register_embedded() -> None:
     """Register the embedded model (its weights file may not exist in a source checkout)."""
     register_model(
         ModelEntry(
-            DEFAULT_MODEL,
+            FAST_MODEL,
             "small SAM trained on synthetic scenes, shipped with the package (embedded default)",
             EMBEDDED_SPEC,
             EMBEDDED_WEIGHTS if EMBEDDED_WEIGHTS.exists() else None,
