@@ -225,6 +225,7 @@ def test_real_pairs_quick(tmp_path):
                  "--methods", "morph-open", "--out", str(out), "--no-progress"]) == 0
     res = json.loads(out.read_text())
     assert res["info"]["subsets"] == ["GrabCut"] and res["table"][0]["objects"] == 1
+    assert res["info"]["split"] == "val" and res["info"]["counts"] == {"GrabCut": 18}
 
 
 # --------------------------------------------------------------------------- COCO and VOC

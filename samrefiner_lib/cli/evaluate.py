@@ -90,6 +90,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="real pairs: subsets (default GrabCut COCO_MVal_subset80 WeizmannHorses)")
     g.add_argument("--objects", type=int, default=300, help="SynthDAVIS objects (default 300)")
     g.add_argument("--split", default="test", help="SynthDAVIS scene split (default test)")
+    g.add_argument("--real-split", default="val", choices=("val", "train", "all"),
+                   help="real pairs: side of the fixed split by image (default val, the images "
+                        "the shipped models were not trained on)")
     g.add_argument("--style", default="default", help="SynthDAVIS scene style")
     g.add_argument("--ann-file", default=None,
                    help="COCO annotation JSON (default ROOT/annotations/instances_val2017.json)")
@@ -124,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         subsets=args.subsets, objects=args.objects, split=args.split, style=args.style,
         ann_file=args.ann_file, image_dir=args.image_dir, detections=args.detections,
         min_score=args.min_score, coarse_dir=args.coarse_dir, voc_split=args.voc_split,
-        label_dir=args.label_dir,
+        label_dir=args.label_dir, real_split=args.real_split,
     )
     uses_sam = any(is_sam_method(m) for m in methods.values())
     refiner = build_refiner(args) if uses_sam else None

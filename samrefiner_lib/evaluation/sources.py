@@ -130,6 +130,7 @@ def open_dataset(
     coarse_dir: str | os.PathLike | None = None,
     voc_split: str = "val",
     label_dir: str = "SegmentationClass",
+    real_split: str = "val",
 ) -> DatasetSource:
     """Open a dataset by name with its evaluation protocol (see the module docstring).
 
@@ -142,6 +143,8 @@ def open_dataset(
       limit: keep the first N images.
       init: DAVIS-585 initial masks, ``"sp"`` (the paper's) or ``"stm"``.
       subsets: real-pair subsets (default all three).
+      real_split: real pairs: ``"val"`` (default: the side of the fixed split by image that no
+        shipped model was trained on), ``"train"`` or ``"all"``.
       objects: SynthDAVIS object count.
       split, style: SynthDAVIS scene split and style.
       ann_file, image_dir: COCO annotation JSON and image folder (defaults under ``root``).
@@ -175,7 +178,7 @@ def open_dataset(
                              _with_protocol(ds, n, seed), details=details)
     if name == "real":
         chosen = tuple(subsets) if subsets else DEFAULT_SUBSETS
-        pairs = load_real_pairs(root, chosen)
+        pairs = load_real_pairs(root, chosen, split=real_split)
         if pairs is None:
             raise DatasetError(
                 "real pairs not found (see the warning above); pass --root DIR or set "
@@ -183,9 +186,10 @@ def open_dataset(
                 "WeizmannHorses/")
         n = _prefix(len(pairs), limit)
         details.update(root=str(pairs.root), subsets=list(chosen), seed=seed, images=n,
-                       counts=pairs.counts())
+                       counts=pairs.counts(), split=real_split)
         return DatasetSource(name, "instance",
-                             f"real pairs ({', '.join(chosen)}): DAVIS-585-protocol coarse masks "
+                             f"real pairs ({', '.join(chosen)}; {real_split} split): "
+                             f"DAVIS-585-protocol coarse masks "
                              f"from the ground truth (seed {seed}); GrabCut's 128 band ignored",
                              _with_protocol(pairs, n, seed), details=details)
     if name == "synthdavis":
