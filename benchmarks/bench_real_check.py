@@ -37,7 +37,7 @@ from samrefiner_lib.evaluation.provenance import model_record, software_versions
 from samrefiner_lib.evaluation.results_file import write_results  # noqa: E402
 from samrefiner_lib.evaluation.run_protocol import run_protocol  # noqa: E402
 from samrefiner_lib.evaluation.sources import open_dataset  # noqa: E402
-from samrefiner_lib.models.embedded import DEFAULT_MODEL  # noqa: E402
+from samrefiner_lib.models.defaults import DEFAULT_MODEL  # noqa: E402
 
 COLUMNS = ["objects", "IoU", "mIoU", "boundary IoU", "mBA"]
 

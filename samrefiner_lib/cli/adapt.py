@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, margin=args.margin, seed=args.seed,
     )
     refiner = build_refiner(args)
-    # The same resolution as build_refiner: no name and no checkpoint means the embedded model.
+    # The same resolution as build_refiner: no name and no checkpoint means the default model.
     model = args.model or (None if args.checkpoint else DEFAULT_MODEL)
     label = f"{args.list_file}" if args.list_file else f"{args.images} + {args.masks}"
     adaptor = adapt_iou_head(

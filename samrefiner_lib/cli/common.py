@@ -13,7 +13,7 @@ from ..config import PRESETS, get_preset
 from ..devices import DEVICE_FORMS, resolve_device
 from ..io import MAX_PIXELS_ENV, parse_pixel_limit
 from ..models import load_sam
-from ..models.embedded import DEFAULT_MODEL
+from ..models.defaults import DEFAULT_MODEL
 from ..refiner import SAMRefiner
 
 
@@ -48,7 +48,8 @@ def with_example(example: str, description: str) -> dict[str, Any]:
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
-                   help=f"registered model name (default: {DEFAULT_MODEL}, the embedded model, "
+                   help=f"registered model name (default: {DEFAULT_MODEL}, shipped with the "
+                        "package, "
                         "or the architecture a project checkpoint names; vit_h/vit_l/vit_b need "
                         "--checkpoint)")
     p.add_argument("--checkpoint", default=None, help="weights file for --model")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..io import check_output_folder, load_image
-from ..models.embedded import DEFAULT_MODEL
+from ..models.defaults import DEFAULT_MODEL
 from ..stm import (
     CONFLICT_RULES,
     DEFAULT_MIN_SIZE,
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         "cam_background": args.cam_background,
         "coarse_png": coarse_path,
         "refined_png": str(refined_path),
-        # The model actually used: the embedded default when neither name nor file is given.
+        # The model actually used: the default model when neither name nor file is given.
         "model": args.model or (None if args.checkpoint else DEFAULT_MODEL),
         "checkpoint": args.checkpoint,
         **result.record(),

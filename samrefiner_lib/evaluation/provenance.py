@@ -52,7 +52,7 @@ def model_record(name: str | None, checkpoint: str | os.PathLike | None,
       ``checkpoint_md5`` and ``device``.
     """
     from ..models import available_models, file_md5
-    from ..models.embedded import DEFAULT_MODEL
+    from ..models.defaults import DEFAULT_MODEL
 
     resolved = name if name else (None if checkpoint else DEFAULT_MODEL)
     path = Path(checkpoint) if checkpoint else None

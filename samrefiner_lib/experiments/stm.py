@@ -36,7 +36,7 @@ from ..config import get_preset
 from ..decoding import ImageEmbedding
 from ..defects import cam_coarse_semantic
 from ..models import load_sam
-from ..models.embedded import DEFAULT_MODEL
+from ..models.defaults import DEFAULT_MODEL
 from ..refiner import SAMRefiner
 from ..stm import (
     CONFLICT_RULES,

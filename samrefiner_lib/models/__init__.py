@@ -1,7 +1,8 @@
 """SAM models: builders from the stock classes, the registry and checkpoint loading."""
 
 from .builders import OFFICIAL_SPECS, TEST_SPEC, SamSpec, build_sam_from_spec
-from .embedded import DEFAULT_MODEL, EMBEDDED_SPEC, FAST_MODEL
+from .defaults import DEFAULT_MODEL, FAST_MODEL
+from .embedded import EMBEDDED_SPEC
 from .litemedsam import REAL_MODEL, build_litemedsam, register_litemedsam
 from .registry import (
     CheckpointError,

@@ -1,7 +1,8 @@
-"""The embedded default model: a small SAM trained on this project's synthetic scenes.
+"""The synthetic-scene model `sam_tiny_synth`: a small SAM trained on this project's scenes.
 
-Official SAM weights cannot be obtained everywhere, and ViT-H costs about a minute per image on
-a laptop CPU. So that every experiment runs offline in minutes, the package ships a small model
+It was the project's first default and is now its fast model (``FAST_MODEL``: smoke-scale runs
+and quick tests; the default is ``sam_lite_real``, see :mod:`samrefiner_lib.models.defaults`).
+It cannot read photographs well: it was trained on synthetic scenes only. The package ships it:
 built from the stock ``segment_anything`` classes (256 px input, patch 8, a 32 x 32 embedding and
 a 128 x 128 mask grid) and trained with ``data_scripts/train_embedded_sam.py``. Its model card is
 ``samrefiner_lib/weights/MODEL_CARD.md``. Users with the official checkpoints pass
@@ -13,11 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .builders import SamSpec
+from .defaults import FAST_MODEL
 from .registry import ModelEntry, register_model
-
-#: The synthetic-scene model: small and fast, the model of smoke-scale runs and quick tests.
-FAST_MODEL = "sam_tiny_synth"
-DEFAULT_MODEL = FAST_MODEL
 
 #: Architecture of the embedded model (about 4.7 M parameters).
 EMBEDDED_SPEC = SamSpec(

