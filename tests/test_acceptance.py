@@ -13,7 +13,7 @@ from PIL import Image
 from samrefiner_lib import PRESETS, RefinerConfig, SAMRefiner, get_preset
 from samrefiner_lib import refiner as refiner_module
 from samrefiner_lib.cli import main
-from samrefiner_lib.config import SAFE_MIN_COARSE_IOU
+from samrefiner_lib.config import SAFE_MIN_SCORE
 
 from .conftest import disk
 
@@ -82,14 +82,14 @@ def test_rule_is_off_in_paper_and_reference():
 def test_safe_preset_is_paper_plus_the_rule():
     safe = get_preset("safe")
     assert safe.describe() == "safe"
-    assert safe.accept_min_coarse_iou == SAFE_MIN_COARSE_IOU and safe.accept_min_score is None
+    assert safe.accept_min_score == SAFE_MIN_SCORE and safe.accept_min_coarse_iou is None
     assert safe.uses_acceptance
     # Every other field is the paper preset's.
-    assert dataclasses.replace(safe, preset="paper", accept_min_coarse_iou=None) == PRESETS["paper"]
+    assert dataclasses.replace(safe, preset="paper", accept_min_score=None) == PRESETS["paper"]
     changed = get_preset("safe", accept_min_coarse_iou=0.7)
     assert changed.describe() == "safe (accept_min_coarse_iou=0.7)"
     d = changed.to_dict()
-    assert d["accept_min_coarse_iou"] == 0.7 and d["accept_min_score"] is None
+    assert d["accept_min_coarse_iou"] == 0.7 and d["accept_min_score"] == SAFE_MIN_SCORE
     assert d["label"] == "safe (accept_min_coarse_iou=0.7)"
     json.dumps(d)
 
@@ -114,8 +114,8 @@ def test_threshold_one_keeps_every_coarse_mask(tiny_sam, scene, preset):
 
 @pytest.mark.parametrize("cfg", [
     get_preset("paper", accept_min_coarse_iou=0.0),
-    get_preset("safe", accept_min_coarse_iou=None),
-    get_preset("safe", accept_min_coarse_iou=0.0),
+    get_preset("safe", accept_min_score=None),
+    get_preset("safe", accept_min_score=None, accept_min_coarse_iou=0.0),
 ], ids=["paper-iou0", "safe-off", "safe-iou0"])
 def test_off_or_zero_gives_the_paper_masks(tiny_sam, scene, cfg):
     img, masks = scene
@@ -170,7 +170,8 @@ def test_hand_built_overlap_rule_accepts_one_and_rejects_another(tiny_sam, monke
     empty = np.zeros((h, w), bool)
     coarse = np.stack([large, small, empty])
     _patch_decode(monkeypatch, logits_value=10.0)
-    res = SAMRefiner(tiny_sam, "safe").refine(img, coarse)
+    rule = get_preset("safe", accept_min_coarse_iou=0.5, accept_min_score=None)
+    res = SAMRefiner(tiny_sam, rule).refine(img, coarse)
     assert res.accepted.tolist() == [True, False, False]
     assert res.masks[0].all()
     assert np.array_equal(res.masks[1], small)
@@ -237,8 +238,8 @@ def test_cli_accepts_safe_and_writes_accepted(tmp_path, scene, ckpt):
     assert main(args) == 0
     rec = json.loads((tmp_path / "out" / "result.json").read_text())
     assert rec["preset"] == "safe"
-    assert rec["config"]["accept_min_coarse_iou"] == SAFE_MIN_COARSE_IOU
-    # The random test model's refinements barely overlap the disks, so both are rejected.
+    assert rec["config"]["accept_min_score"] == SAFE_MIN_SCORE
+    # The random test model's predicted IoUs are far below the threshold: both are rejected.
     assert rec["accepted"] == [False, False]
     for i in range(len(masks)):
         out = np.asarray(Image.open(tmp_path / "out" / f"coarse{i}_refined.png")) > 0
