@@ -98,6 +98,9 @@ def main() -> int:
     ap.add_argument("--checkpoint-every", type=int, default=25)
     ap.add_argument("--log-every", type=int, default=5)
     ap.add_argument("--export", default=None, help="write the shippable float16 weights here")
+    ap.add_argument("--init", default=None,
+                    help="start a new run from this training checkpoint's weights (a later "
+                         "sitting with its own schedule), e.g. runs/lite/last.pt")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -156,14 +159,14 @@ def main() -> int:
                   f"{(time.perf_counter() - t0) / 60:.1f} min", flush=True)
 
     ckpt = train(None if heads else EMBEDDED_SPEC, samples, settings, args.out,
-                 init=None if heads else EMBEDDED_WEIGHTS, build=build, data=data,
+                 init=args.init or (None if heads else EMBEDDED_WEIGHTS), build=build, data=data,
                  trainable="heads" if heads else "all", validate=validation,
                  validate_every=args.validate_every, progress=show)
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
     facts = {"hardware": f"{platform.machine()} CPU, {args.threads} threads (torch "
                          f"{torch.__version__})",
              "train_settings": asdict(settings), "sample_settings": asdict(samples),
-             "start": args.start, "steps": int(state["step"]),
+             "start": args.start, "init": args.init, "steps": int(state["step"]),
              "train_minutes": round(float(state["elapsed"]) / 60, 2)}
     print(json.dumps(facts, indent=1))
     if args.export:

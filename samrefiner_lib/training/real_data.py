@@ -226,9 +226,10 @@ def make_real_sample(images: RealImages, name: str, settings: RealSampleSettings
 class RealStream(IterableDataset):
     """An endless, deterministic stream of real training samples.
 
-    Epoch ``e`` visits every image once in an order drawn from ``(seed, e)``; a sample is a
-    BSDS500 image with probability ``bsds_share`` (the two sources are interleaved by weight,
-    not by count). Worker ``k`` of ``n`` takes draws ``start + k, start + k + n, ...``, so the
+    Each draw is a BSDS500 image with probability ``bsds_share``, else a pair (the two sources
+    are mixed by weight, not by count); within its source, draw ``d`` takes position
+    ``d mod n`` of a permutation of the source's ``n`` images drawn from ``(seed, d div n)``.
+    Worker ``k`` of ``w`` takes draws ``start + k, start + k + w, ...``, so the
     stream depends only on ``start`` and the number of workers, and resuming after ``start``
     samples continues it exactly.
     """
