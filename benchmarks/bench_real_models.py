@@ -12,7 +12,9 @@ masks (seed ``--seed``). No model was trained on these images.
 Rows, for each model: the coarse input; the seven prompt combinations of Table 1 on the
 ``paper`` preset ("point + box + mask" is the ``paper`` preset itself); the ``safe`` preset; and
 the ground truth's tight box alone with the single output ("GT box", the bar for a model that
-can read a box). Printed in percent: cumulative IoU, mean IoU and cumulative boundary IoU, then
+can read a box); and the ``paper`` preset choosing, of its 3 candidates, the one closest to the
+ground truth ("paper, oracle choice": what a perfect IoU head would give). Printed in percent:
+cumulative IoU, mean IoU, cumulative boundary IoU and the IoU head's top-1 accuracy, then
 the bars of the default model, then the encoder's seconds per image and the decoder's
 milliseconds per mask (``paper`` preset, median over images; one run, same machine).
 
@@ -34,6 +36,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -48,9 +51,13 @@ from samrefiner_lib.evaluation import evaluate  # noqa: E402
 from samrefiner_lib.evaluation.protocols import with_davis585_coarse  # noqa: E402
 from samrefiner_lib.evaluation.provenance import software_versions  # noqa: E402
 from samrefiner_lib.experiments.prompt_ablations import prompt_combinations  # noqa: E402
+from samrefiner_lib.metrics.boundary import boundary_intersection_union  # noqa: E402
+from samrefiner_lib.metrics.iou import intersection_union  # noqa: E402
 from samrefiner_lib.models import available_models  # noqa: E402
+from samrefiner_lib.selectors import OracleSelector  # noqa: E402
 
 METRICS = ["IoU", "mIoU", "boundary IoU"]
+SHOWN = [*METRICS, "top-1"]
 
 
 def model_rows(name: str, checkpoint: str | None, samples: list[Sample], timing_images: int
@@ -59,7 +66,7 @@ def model_rows(name: str, checkpoint: str | None, samples: list[Sample], timing_
     refiner = SAMRefiner(sam, "paper", cache=True)
     configs = prompt_combinations(get_preset("paper"))
     configs["safe"] = get_preset("safe")
-    res = evaluate(samples, configs, refiner, top1=False, progress=True,
+    res = evaluate(samples, configs, refiner, top1=True, progress=True,
                    info={"model": name, "checkpoint": checkpoint})
     table = res.table()[METRICS + ["objects"]]
     box_cfg = get_preset("paper", use_point=False, use_mask=False, use_cebox=False,
@@ -67,6 +74,25 @@ def model_rows(name: str, checkpoint: str | None, samples: list[Sample], timing_
     as_gt = [Sample(s.image, s.gt, s.gt, s.ignore, s.name, s.meta) for s in samples]
     gt_box = evaluate(as_gt, {"GT box": box_cfg}, refiner, top1=False, progress=False).table()
     table.loc["GT box"] = gt_box.loc["GT box", METRICS + ["objects"]]
+    # What the IoU head's choice costs: the paper preset with the candidate closest to the
+    # ground truth (an upper bound no method can reach without the ground truth).
+    oracle = {"i": 0, "u": 0, "bi": 0, "bu": 0, "ious": []}
+    for s in samples:
+        out = refiner.refine_masks(refiner.encode(s.image), s.coarse, get_preset("paper"),
+                                   OracleSelector(s.gt))
+        for m, g in zip(out.masks, s.gt, strict=True):
+            i, u = intersection_union(m, g, s.ignore)
+            bi, bu = boundary_intersection_union(m, g, ignore=s.ignore)
+            oracle["i"] += i
+            oracle["u"] += u
+            oracle["bi"] += bi
+            oracle["bu"] += bu
+            oracle["ious"].append(i / max(u, 1))
+    table.loc["paper, oracle choice"] = [100 * oracle["i"] / oracle["u"],
+                                         100 * float(np.mean(oracle["ious"])),
+                                         100 * oracle["bi"] / oracle["bu"],
+                                         len(oracle["ious"])]
+    table["top-1"] = res.table()["top-1"]
     enc, dec = [], []
     for s in samples[:timing_images]:
         t = time.perf_counter()
@@ -131,7 +157,13 @@ def main() -> int:
     for name, ckpt, label in runs:
         weights = ckpt or available_models()[name].weights
         digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:12] if weights else "-"
-        part = parts / f"{label.replace('/', '_')}-{digest}-n{n}-seed{args.seed}.json"
+        # The key names everything a row depends on: weights, images, seed and presets.
+        configs = hashlib.sha256(json.dumps(
+            [c.to_dict() for c in [*prompt_combinations(get_preset("paper")).values(),
+                                   get_preset("safe")]] + ["oracle", "top-1"],
+            sort_keys=True, default=str
+        ).encode()).hexdigest()[:8]
+        part = parts / f"{label.replace('/', '_')}-{digest}-n{n}-seed{args.seed}-{configs}.json"
         if part.is_file() and not args.fresh:
             saved = json.loads(part.read_text())
             tables[label] = pd.DataFrame(saved["table"]).set_index("method")
@@ -144,7 +176,7 @@ def main() -> int:
                                     "timing": timings[label]}, default=float))
     print(f"\nReal validation pairs: {n} images ({pairs.counts()}), DAVIS-585-protocol coarse "
           f"masks (seed {args.seed}); rows on the 'paper' preset unless named; percent.")
-    for metric in METRICS:
+    for metric in SHOWN:
         wide = pd.DataFrame({label: t[metric] for label, t in tables.items()})
         print(f"\n{metric}:\n{wide.round(2).to_markdown()}")
     first = runs[0][2]
