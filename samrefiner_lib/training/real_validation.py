@@ -17,9 +17,9 @@ from segment_anything.modeling import Sam
 
 from ..config import get_preset
 from ..datasets.sample import Sample
-from ..decoding import encode_image
 from ..embedding_cache import EmbeddingCache
 from ..evaluation.protocols import davis585_masks
+from ..metrics.iou import intersection_union
 from ..refiner import SAMRefiner
 
 
@@ -46,20 +46,20 @@ class RealValidation:
 
     def __call__(self, sam: Sam) -> dict[str, float]:
         cache = EmbeddingCache(sam, self.cache_root) if self.cache else None
-        refiner = SAMRefiner(sam, "paper")
+        refiner = SAMRefiner(sam, "paper", cache=cache)
         box = get_preset("paper", use_point=False, use_mask=False, use_cebox=False,
                          multimask_output=False)
         sums = np.zeros((2, 2))  # (coarse, refined) x (intersection, union)
         box_ious = []
         for s, coarse in zip(self.samples, self.coarse, strict=True):
-            emb = cache.encode(s.image) if cache else encode_image(sam, s.image)
+            emb = refiner.encode(s.image)
             gt = s.gt[0]
-            keep = ~s.ignore if s.ignore is not None else np.ones_like(gt)
             refined = refiner.refine_masks(emb, coarse).masks[0]
             for row, m in enumerate((coarse[0], refined)):
-                sums[row] += ((m & gt & keep).sum(), ((m | gt) & keep).sum())
+                sums[row] += intersection_union(m, gt, s.ignore)
             b = refiner.refine_masks(emb, s.gt[:1], box).masks[0]
-            box_ious.append(((b & gt & keep).sum()) / max(((b | gt) & keep).sum(), 1))
+            inter, union = intersection_union(b, gt, s.ignore)
+            box_ious.append(inter / max(union, 1))
         return {"coarse_cIoU": float(100 * sums[0, 0] / sums[0, 1]),
                 "paper_cIoU": float(100 * sums[1, 0] / sums[1, 1]),
                 "box_mIoU": float(100 * np.mean(box_ious)),
