@@ -86,3 +86,50 @@ def side_by_side(ours: pd.DataFrame, reported: pd.DataFrame, label: RunLabel,
     b = reported[[on, "metric", "value_text", "confidence"]].copy()
     b.insert(0, "source", "reported by the paper (" + b.pop("confidence") + ")")
     return pd.concat([b, a], ignore_index=True)
+
+
+#: How a reported number is drawn on a figure: one look across the book.
+PAPER_MARKER = {"marker": "X", "s": 90, "color": "black", "zorder": 5}
+PAPER_LINE = {"color": "black", "ls": ":", "lw": 1.5}
+
+
+def with_paper(ours: pd.DataFrame, reported: dict[str, str | float],
+               column: str = "paper") -> pd.DataFrame:
+    """Our table with the paper's number for each row in one more column (blank where the
+    paper gives none).
+
+    Arguments:
+      ours: a table indexed by row label.
+      reported: row label -> the paper's number (a float, or its text for a qualitative finding).
+      column: the new column's name (say which metric and model when it is not obvious).
+
+    Returns:
+      a copy of ``ours`` with ``column`` added last.
+    """
+    unknown = sorted(set(reported) - set(ours.index))
+    if unknown:
+        raise KeyError(f"reported numbers for rows the table lacks: {unknown}")
+    out = ours.copy()
+    out[column] = [reported.get(k, "") for k in out.index]
+    return out
+
+
+def captioned(table: pd.DataFrame, caption: str, precision: int = 2, index: bool = True):
+    """A table for the book: its shared label as a caption above it, numbers rounded, no cell
+    ever cut short (pandas' plain display cuts long text with "...").
+
+    Arguments:
+      table: the table.
+      caption: what every row shares (scale, model, data, preset), shown once above it.
+      precision: decimals of floats.
+      index: show the row labels.
+
+    Returns:
+      pandas Styler (rendered as HTML by Jupyter and the book).
+    """
+    style = (table.style.format(precision=precision, na_rep="")
+             .set_caption(caption)
+             .set_table_styles([{"selector": "caption",
+                                 "props": "caption-side: top; text-align: left; "
+                                          "font-size: 0.9em; color: #444;"}]))
+    return style if index else style.hide(axis="index")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from .refiner import RefinementResult
@@ -55,8 +56,13 @@ def plot_refinement(
     indices: Sequence[int] | None = None,
     ground_truth: np.ndarray | None = None,
     max_rows: int = 6,
+    model: str | None = None,
 ) -> plt.Figure:
     """One row per mask: coarse mask + prompts, mask prompt on the model grid, refined mask.
+
+    A legend under the panels names every glyph. With several iterations the prompts and the
+    mask prompt shown are those of the last iteration (excavated from the previous iteration's
+    mask, not from the coarse mask), and the panel titles say so.
 
     Arguments:
       image: HxWx3 uint8 image the result belongs to.
@@ -64,6 +70,7 @@ def plot_refinement(
       indices: which masks to show (default: the first ``max_rows``).
       ground_truth: optional NxHxW bool masks; their outline is drawn on the refined panel.
       max_rows: cap on rows when ``indices`` is omitted.
+      model: the model's name, for the title.
 
     Returns:
       matplotlib Figure.
@@ -72,16 +79,19 @@ def plot_refinement(
     ncols = 3 if result.prompts.mask_logits is not None else 2
     fig, axes = plt.subplots(len(idx), ncols, figsize=(4.2 * ncols, 3.6 * max(len(idx), 1)),
                              squeeze=False)
+    its = result.config.iterations
+    # Prompts of a later iteration come from the previous iteration's mask: say so.
+    when = "" if its == 1 else f", iteration {its} of {its}"
     for row, i in zip(axes, idx, strict=True):
         row[0].imshow(overlay(image, result.coarse[i], COARSE_COLOUR))
         draw_prompts(row[0], result, i)
-        row[0].set_title(f"mask {i}: coarse + prompts")
+        row[0].set_title(f"mask {i}: coarse + prompts{when}", fontsize=10)
         col = 1
         if result.prompts.mask_logits is not None:
             g = result.prompts.mask_logits[i]
             lim = float(np.abs(g).max()) or 1.0
             im = row[1].imshow(g, cmap="RdBu_r", vmin=-lim, vmax=lim)
-            row[1].set_title("mask prompt (model grid, logits)")
+            row[1].set_title(f"mask prompt (model grid, logits){when}", fontsize=10)
             fig.colorbar(im, ax=row[1], fraction=0.046)
             col = 2
         row[col].imshow(overlay(image, result.masks[i], REFINED_COLOUR))
@@ -93,6 +103,40 @@ def plot_refinement(
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.suptitle(f"SAMRefiner, preset: {result.preset}", fontsize=11)
-    fig.tight_layout()
+    who = f"model: {model}, " if model else ""
+    fig.suptitle(f"SAMRefiner, {who}preset: {result.preset}", fontsize=11)
+    handles = prompt_legend_handles(result, ground_truth is not None)
+    fig.tight_layout(rect=(0, 0.9 / fig.get_figheight(), 1, 1))
+    # A grey frame: the white and yellow glyphs of the panels would vanish on white.
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
+               facecolor="0.6", framealpha=1.0, labelcolor="black")
     return fig
+
+
+def prompt_legend_handles(result: RefinementResult, ground_truth: bool) -> list:
+    """Legend entries for the glyphs :func:`draw_prompts` and :func:`plot_refinement` draw."""
+    def star(colour: str, label: str) -> Line2D:
+        return Line2D([], [], ls="", marker="*", ms=12, mec="black", mew=0.8, color=colour,
+                      label=label)
+
+    def line(colour: str, label: str, ls: str = "-", lw: float = 1.6) -> Line2D:
+        return Line2D([], [], color=colour, ls=ls, lw=lw, label=label)
+
+    def patch(colour: Sequence[float], label: str) -> Line2D:
+        return Line2D([], [], ls="", marker="s", ms=10, color=colour, alpha=0.7, label=label)
+
+    p = result.prompts
+    out = [patch(COARSE_COLOUR, "coarse mask")]
+    if p.points is not None:
+        out.append(star("lime", "positive point"))
+        if (np.asarray(p.point_labels) == 0).any():
+            out.append(star("red", "negative point"))
+    if p.boxes is not None:
+        out.append(line("yellow", "box prompt (CEBox)" if result.config.use_cebox
+                        else "box prompt"))
+        if np.asarray(p.expanded).any():
+            out.append(line("white", "tight box before CEBox", ls="--", lw=1.0))
+    out.append(patch(REFINED_COLOUR, "refined mask"))
+    if ground_truth:
+        out.append(line("white", "ground truth outline", lw=1.0))
+    return out

@@ -5,7 +5,8 @@ the references) at smoke scale into a temporary folder, with the book's own conf
 open every page in headless Chromium (the Debian package, driven by the ``playwright`` Python
 package; its own browser download is never used). Each page must load with all its files, show
 its figures, render its math with the MathJax copy served by the book, show no notebook error,
-and make no request outside the book. Screenshots go to ``book/_build/screenshots/``.
+make no request outside the book, cut no table cell short with "..." and hold no table wider
+than its column of text at 1400 px. Screenshots go to ``book/_build/screenshots/``.
 
 Set ``SAMREFINER_BOOK_HTML=book/_build/html`` to check a book built by ``make book`` instead:
 then every chapter listed in the table of contents that exists is opened.
@@ -42,6 +43,8 @@ CHROMIUM_ARGS = [
 MATHJAX_DIR = BOOK / "_vendor" / "_static" / "mathjax"
 SMALL_BOOK = ["intro", "notebooks/00_quickstart", "reproduce_paper_scale", "references"]
 BUILD_TIMEOUT_S = 900
+#: The page width a reader of the book is assumed to have.
+VIEWPORT_WIDTH = 1400
 # Jupyter Book 1 with Sphinx 7.4 writes the inline configuration script of sphinx-thebe twice;
 # the second copy redeclares a constant and fails, with no effect on the page (the first copy
 # ran, and the live-code feature is switched off in book/_config.yml).
@@ -251,6 +254,14 @@ _PAGE_FACTS = """() => {
     math: document.querySelectorAll('.math, span.math, div.math').length,
     typeset: document.querySelectorAll('mjx-container').length,
     navLinks: document.querySelectorAll('.bd-sidebar-primary a.reference.internal').length,
+    // Cells that pandas (or anything else) cut short with an ellipsis.
+    cutCells: [...document.querySelectorAll('article table td, article table th')]
+      .map(c => c.innerText.trim()).filter(t => /(\.\.\.|\u2026)$/.test(t)).slice(0, 5),
+    // Tables wider than the column of text they sit in (they would scroll or overflow).
+    wideTables: article ? [...article.querySelectorAll('table')]
+      .filter(t => t.getBoundingClientRect().width > article.clientWidth + 1)
+      .map(t => `${Math.round(t.getBoundingClientRect().width)} px > ${article.clientWidth} px: `
+                + t.innerText.slice(0, 60).replace(/\s+/g, ' ')) : [],
   };
 }"""
 
@@ -266,7 +277,7 @@ _WAIT_FOR_MATH = """async () => {
 def test_page_renders_in_chromium(docname, browser, server, book_html):
     page_file = book_html / f"{docname}.html"
     assert page_file.exists(), f"{docname}.html was not built"
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": VIEWPORT_WIDTH, "height": 900})
     page = context.new_page()
     outside, failed, js_errors = [], [], []
 
@@ -308,6 +319,10 @@ def test_page_renders_in_chromium(docname, browser, server, book_html):
     broken = [i for i in facts["images"] if not (i["complete"] and i["width"] and i["height"])]
     assert not broken, f"{docname}: images that did not load: {broken}"
     assert facts["errors"] == 0 and not facts["tracebackText"], f"{docname}: a notebook error"
+    assert not facts["cutCells"], f"{docname}: table cells cut short: {facts['cutCells']}"
+    assert not facts["wideTables"], (
+        f"{docname}: tables wider than the text column at {VIEWPORT_WIDTH} px: "
+        f"{facts['wideTables']}")
     source = REPO / f"{docname}.md"
     if docname.startswith("notebooks/") and "plt.show()" in source.read_text(encoding="utf-8"):
         assert facts["outputFigures"] >= 1, (

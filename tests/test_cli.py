@@ -48,7 +48,23 @@ def test_refine_writes_masks_json_and_figure(files):
     rec = json.loads((out / "result.json").read_text())
     assert rec["preset"] == "reference (iterations=2)"
     assert len(rec["scores"]) == 2 and len(rec["boxes"]) == 2
+    assert rec["weights"]["checkpoint"] == str(ckpt) and len(rec["weights"]["checkpoint_md5"]) == 32
     assert (out / "img_viz.png").stat().st_size > 10_000
+
+
+def test_refine_names_the_registered_model_everywhere(files, capsys):
+    tmp, paths, _ = files
+    out = tmp / "out"
+    args = ["refine", "--image", str(tmp / "img.png"), "--out", str(out), "--model",
+            "sam_tiny_synth", "--device", "cpu", "--mask", paths[0]]
+    assert main(args) == 0
+    rec = json.loads((out / "result.json").read_text())
+    assert rec["model"] == "sam_tiny_synth" and rec["weights"]["name"] == "sam_tiny_synth"
+    assert rec["weights"]["checkpoint"].endswith(".pt")
+    captured = capsys.readouterr()
+    assert "model sam_tiny_synth, preset 'paper'" in captured.out
+    # Progress goes to stderr, stage by stage.
+    assert "loading model sam_tiny_synth" in captured.err and "encoding the 120x90" in captured.err
 
 
 def test_bad_inputs_exit_2_with_message(files, capsys):
@@ -64,3 +80,15 @@ def test_console_script_help():
     out = subprocess.run([sys.executable, "-m", "samrefiner_lib.cli", "refine", "--help"],
                          capture_output=True, text=True, check=True)
     assert "--preset" in out.stdout and "--viz" in out.stdout
+
+
+def test_model_name_resolves_the_default():
+    import argparse
+
+    from samrefiner_lib.cli.common import model_label, model_name
+    from samrefiner_lib.models.defaults import DEFAULT_MODEL
+
+    plain = argparse.Namespace(model=None, checkpoint=None)
+    assert model_name(plain) == DEFAULT_MODEL and model_label(plain) == DEFAULT_MODEL
+    own = argparse.Namespace(model=None, checkpoint="w.pt")
+    assert model_name(own) is None and model_label(own) == "checkpoint (w.pt)"

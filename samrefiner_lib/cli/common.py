@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 import textwrap
 from collections.abc import Iterator
 from typing import Any
@@ -105,9 +106,27 @@ def add_adaptor_args(p: argparse.ArgumentParser) -> None:
                         "the model's IoU head (SAMRefiner++)")
 
 
+def model_name(args: argparse.Namespace) -> str | None:
+    """The registered model the options select: ``--model``, else the default model unless
+    ``--checkpoint`` names a file that carries its own architecture (then None)."""
+    return args.model if args.model else (None if args.checkpoint else DEFAULT_MODEL)
+
+
+def model_label(args: argparse.Namespace) -> str:
+    """The model as a person reads it in a summary line or a figure title."""
+    name = model_name(args)
+    if args.checkpoint:
+        return f"{name or 'checkpoint'} ({args.checkpoint})"
+    return str(name)
+
+
+def say(message: str) -> None:
+    """A progress line on stderr (stdout keeps the one summary line)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def build_refiner(args: argparse.Namespace) -> SAMRefiner:
-    name = args.model if args.model else (None if args.checkpoint else DEFAULT_MODEL)
-    sam = load_sam(name, args.checkpoint, device=args.device)
+    sam = load_sam(model_name(args), args.checkpoint, device=args.device)
     if getattr(args, "adaptor", None):
         from ..adaption import load_adaptor
 

@@ -8,8 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evaluation.provenance import model_record
 from ..io import InputError, check_output_folder, load_image, load_masks, save_mask
-from .common import add_adaptor_args, add_model_args, add_preset_args, build_refiner, with_example
+from .common import (
+    add_adaptor_args,
+    add_model_args,
+    add_preset_args,
+    build_refiner,
+    model_label,
+    model_name,
+    say,
+    with_example,
+)
 
 #: First line of the help: runs as is (the demo files come from `samrefiner demo-data`).
 EXAMPLE = ("samrefiner demo-data demo && samrefiner refine --image demo/image.png "
@@ -83,7 +93,11 @@ def run(args: argparse.Namespace) -> int:
     names = output_names(args.masks)
     image = load_image(args.image, name="--image")
     masks = load_masks(args.masks, image.shape[:2], name="--mask")
+    label = model_label(args)
+    say(f"loading model {label}")
     refiner = build_refiner(args)
+    say(f"encoding the {image.shape[1]}x{image.shape[0]} image and refining {len(masks)} "
+        f"mask(s) with preset {refiner.config.describe()!r}")
     result = refiner.refine(image, masks)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -97,8 +111,10 @@ def run(args: argparse.Namespace) -> int:
         "refined": written,
         "outputs": [{"index": i, "mask": str(m), "refined": w}
                     for i, (m, w) in enumerate(zip(args.masks, written, strict=True))],
-        "model": args.model,
+        "model": model_name(args),
         "checkpoint": args.checkpoint,
+        # The weights file actually loaded (shipped weights included) and its MD5.
+        "weights": model_record(model_name(args), args.checkpoint, args.device),
         "adaptor": args.adaptor,
         "preset": result.preset,
         "config": result.config.to_dict(),
@@ -117,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
     if args.viz:
         from ..viz import plot_refinement
 
-        fig = plot_refinement(image, result)
+        say("drawing the figure")
+        fig = plot_refinement(image, result, model=label)
         fig.savefig(out / f"{Path(args.image).stem}_viz.png", dpi=110)
-    print(f"refined {len(written)} mask(s) with preset {result.preset!r}; wrote {out}")
+    print(f"refined {len(written)} mask(s) with model {label}, preset {result.preset!r}; "
+          f"wrote {out}")
     return 0

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from ..io import check_output_folder, load_image
-from ..models.defaults import DEFAULT_MODEL
 from ..stm import (
     CONFLICT_RULES,
     DEFAULT_MIN_SIZE,
@@ -19,7 +18,15 @@ from ..stm import (
     refine_semantic,
     save_label_map,
 )
-from .common import add_model_args, add_preset_args, build_refiner, with_example
+from .common import (
+    add_model_args,
+    add_preset_args,
+    build_refiner,
+    model_label,
+    model_name,
+    say,
+    with_example,
+)
 
 #: First line of the help: runs as is (the demo files come from `samrefiner demo-data`).
 EXAMPLE = ("samrefiner demo-data demo && samrefiner refine-semantic --image demo/image.png "
@@ -82,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
         coarse = load_cam(args.cam, cam_key=args.cam_key, key_base=args.key_base,
                           background=args.cam_background, shape=shape, name="--cam")
     rule = MergeRule(mu=args.mu, density=not args.no_density)
+    label = model_label(args)
+    say(f"loading model {label}")
     refiner = build_refiner(args)
+    say(f"refining the {image.shape[1]}x{image.shape[0]} label map ({args.mode})")
     result = refine_semantic(image, coarse, refiner, args.mode, rule=rule,
                              min_size=args.min_size, conflict=args.conflict,
                              dropped=args.dropped)
@@ -102,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         "coarse_png": coarse_path,
         "refined_png": str(refined_path),
         # The model actually used: the default model when neither name nor file is given.
-        "model": args.model or (None if args.checkpoint else DEFAULT_MODEL),
+        "model": model_name(args),
         "checkpoint": args.checkpoint,
         **result.record(),
     }
@@ -110,8 +120,12 @@ def run(args: argparse.Namespace) -> int:
     if args.viz:
         from ..stm.viz import plot_semantic_refinement
 
+        say("drawing the figure")
         fig = plot_semantic_refinement(image, result)
+        fig.suptitle(f"STM ({result.mode}), model: {label}, preset: {result.preset}",
+                     fontsize=11)
+        fig.tight_layout()
         fig.savefig(out / f"{stem}_viz.png", dpi=110)
-    print(f"refined {len(result.regions)} region(s) ({result.mode}) with preset "
+    print(f"refined {len(result.regions)} region(s) ({result.mode}) with model {label}, preset "
           f"{result.preset!r}; wrote {refined_path}")
     return 0
