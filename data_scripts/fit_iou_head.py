@@ -1,0 +1,179 @@
+"""Re-fit the IoU head of a LiteMedSAM-based model on real photographs, on a CPU.
+
+The refiner (``paper`` preset) is run once over the ``train`` side of the real photographs with
+DAVIS-585-protocol coarse masks, storing, for every refined mask, the IoU head's input and each
+candidate's counts against the ground truth (``samrefiner_lib.training.iou_head_fit``). The head
+alone is then fitted on those rows; the epoch kept is the best on a held-out part of the train
+images. The validation pairs (the ``val`` side, seed 0: the images and coarse masks of
+``benchmarks/bench_real_models.py``) are only measured, never fitted on.
+
+Example:
+  python data_scripts/fit_iou_head.py --model sam_lite_real --out runs/iou_head \\
+      --export samrefiner_lib/weights/sam_lite_real.pt
+
+Collected example sets are kept in OUT/examples/ (one ``.npz`` per source and seed), so a
+killed or repeated run collects only what is missing. Printed: the val pairs' cumulative IoU,
+mean IoU, boundary IoU and top-1 accuracy of the coarse masks, the head as loaded, the re-fitted
+head and the oracle choice, in percent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from samrefiner_lib import SAMRefiner, load_sam  # noqa: E402
+from samrefiner_lib.datasets.bsds500 import BSDS500, region_targets  # noqa: E402
+from samrefiner_lib.datasets.real import default_real_root, load_real_pairs  # noqa: E402
+from samrefiner_lib.datasets.real_split import real_split  # noqa: E402
+from samrefiner_lib.datasets.sample import Sample  # noqa: E402
+from samrefiner_lib.evaluation.protocols import davis585_masks, with_davis585_coarse  # noqa: E402
+from samrefiner_lib.models import available_models  # noqa: E402
+from samrefiner_lib.models.litemedsam import read_heads, save_heads  # noqa: E402
+from samrefiner_lib.training.iou_head_fit import (  # noqa: E402
+    IoUExamples,
+    IoUHeadFitSettings,
+    collect_iou_examples,
+    fit_iou_head,
+    head_scores,
+)
+
+HOLDOUT_SALT = "samrefiner-iou-head-holdout-v1"
+
+
+def in_holdout(name: str, fraction: float) -> bool:
+    """Whether a train-side image is held out to choose the epoch (a fixed hash of its name)."""
+    digest = hashlib.sha256(f"{HOLDOUT_SALT}:{name}".encode()).hexdigest()
+    return int(digest[:8], 16) / 2**32 < fraction
+
+
+def bsds_samples(root: Path, seed: int, targets: int) -> list[Sample]:
+    """Train-side BSDS500 images, each with region targets of one annotator and coarse masks."""
+    bsds = BSDS500(root / "BSDS500")
+    out = []
+    for k, i in enumerate(x for x in bsds.ids if real_split(f"BSDS500/{x}") == "train"):
+        rng = np.random.default_rng([seed, 17, k])
+        maps = bsds.segmentations(i)
+        gt = region_targets(maps[rng.integers(len(maps))], rng, targets)
+        if not gt:
+            continue
+        gt = np.stack(gt)
+        out.append(Sample(bsds.image(i), gt, davis585_masks(gt, seed, k), None,
+                          f"BSDS500/{i}", {"pairing": "index"}))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="sam_lite_real")
+    ap.add_argument("--out", default="runs/iou_head")
+    ap.add_argument("--pair-seeds", type=int, nargs="+", default=[1, 2, 3],
+                    help="coarse-mask seeds of the train pairs (one example set each)")
+    ap.add_argument("--bsds-seeds", type=int, nargs="*", default=[1],
+                    help="coarse-mask seeds of the train BSDS500 images (none: no BSDS500)")
+    ap.add_argument("--bsds-targets", type=int, default=4, help="region targets per BSDS image")
+    ap.add_argument("--holdout", type=float, default=0.15,
+                    help="fraction of train images held out to choose the epoch")
+    ap.add_argument("--choose-on", choices=["pairs", "all"], default="pairs",
+                    help="held-out rows that choose the epoch: the pairs' objects only (like the "
+                         "validation pairs and DAVIS-585) or BSDS500 regions too")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--export", default=None, help="write the model's heads with the new IoU "
+                    "head here (a LiteMedSAM heads file)")
+    for f, default in asdict(IoUHeadFitSettings()).items():
+        ap.add_argument(f"--{f.replace('_', '-')}", type=type(default), default=default)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    root = default_real_root()
+    if root is None:
+        print("real data folder not found; nothing to fit on", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    sam = load_sam(args.model)
+    refiner = SAMRefiner(sam, "paper", cache=True)
+
+    def collected(label: str, make) -> IoUExamples:
+        path = out / "examples" / f"{args.model}-{label}.npz"
+        if path.is_file():
+            return IoUExamples.load(path)
+        t = time.perf_counter()
+        samples = make()
+        ex = collect_iou_examples(refiner, samples, total=len(samples))
+        ex.save(path)
+        print(f"{label}: {len(ex)} masks in {time.perf_counter() - t:.0f} s -> {path}",
+              flush=True)
+        return ex
+
+    val = collected("val-pairs-seed0",
+                    lambda: list(with_davis585_coarse(load_real_pairs(split="val"), 0)))
+    train_pairs = load_real_pairs(split="train")
+    parts = [collected(f"train-pairs-seed{seed}",
+                       lambda s=seed: list(with_davis585_coarse(train_pairs, s)))
+             for seed in args.pair_seeds]
+    parts += [collected(f"train-bsds-seed{seed}",
+                        lambda s=seed: bsds_samples(root, s, args.bsds_targets))
+              for seed in args.bsds_seeds]
+    everything = IoUExamples.concat(parts)
+    hold = np.array([in_holdout(n, args.holdout) for n in everything.names])
+    pair_rows = np.array([not n.startswith("BSDS500/") for n in everything.names])
+    train = everything.subset(~hold)
+    holdout = everything.subset(hold & (pair_rows if args.choose_on == "pairs" else True))
+    print(f"fit on {len(train)} masks, choose the epoch on {len(holdout)} held-out masks "
+          f"({len(set(holdout.names))} images); report on {len(val)} val masks", flush=True)
+    settings = IoUHeadFitSettings(**{f: getattr(args, f) for f in asdict(IoUHeadFitSettings())})
+    head = sam.mask_decoder.iou_prediction_head
+    k = val.predicted.shape[1]
+    t = time.perf_counter()
+    fitted, log = fit_iou_head(head, train, holdout, settings)
+    fit_s = time.perf_counter() - t
+    best = max(log, key=lambda r: r[settings.select_by])
+    print(f"fitted in {fit_s:.1f} s; kept epoch {best['epoch']} (holdout {settings.select_by} "
+          f"{best[settings.select_by]:.2f}, epoch 0 {log[0][settings.select_by]:.2f})")
+    rows = {"coarse": val.coarse_summary(),
+            "head as loaded": val.summary(val.predicted.argmax(1)),
+            "re-fitted head": val.summary(head_scores(fitted, val.tokens)[:, -k:].argmax(1)),
+            "oracle choice": val.summary(val.true_iou.argmax(1))}
+    table = pd.DataFrame(rows).T
+    print(f"\n{args.model}, 'paper' preset, real val pairs ({len(val)} masks), percent:")
+    print(table.round(2).to_markdown())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{args.model}-fit.json").write_text(json.dumps(
+        {"command": " ".join(["data_scripts/fit_iou_head.py", *sys.argv[1:]]),
+         "settings": asdict(settings), "train_masks": len(train), "holdout_masks": len(holdout),
+         "val_masks": len(val), "fit_seconds": fit_s, "kept_epoch": best["epoch"],
+         "val": table.reset_index(names="head").to_dict("records"), "log": log},
+        indent=1, default=float))
+    if args.export:
+        entry = available_models()[args.model]
+        meta = torch.load(entry.weights, map_location="cpu", weights_only=True)
+        extra = {k2: v for k2, v in meta.items() if k2 not in ("kind", "encoder_sha256",
+                                                               "state_dict")}
+        extra["iou_head_fit"] = {"settings": asdict(settings), "kept_epoch": best["epoch"],
+                                 "train_masks": len(train), "pair_seeds": args.pair_seeds,
+                                 "bsds_seeds": args.bsds_seeds, "choose_on": args.choose_on}
+        sam.mask_decoder.iou_prediction_head.load_state_dict(fitted.state_dict())
+        path = save_heads(sam, args.export, extra=extra)
+        # What ships is float16: report the choices of the head as written.
+        sd = read_heads(path)
+        prefix = "mask_decoder.iou_prediction_head."
+        fitted.load_state_dict({k2[len(prefix):]: v.float() for k2, v in sd.items()
+                                if k2.startswith(prefix)})
+        shipped = val.summary(head_scores(fitted, val.tokens)[:, -k:].argmax(1))
+        print(f"wrote {path}; val with the float16 head: "
+              + ", ".join(f"{m} {v:.2f}" for m, v in shipped.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
