@@ -14,7 +14,13 @@ from PIL import Image
 from samrefiner_lib import InputError, SAMRefiner, get_preset
 from samrefiner_lib.cli import main
 from samrefiner_lib.defects import cam_scores, decode_cam_scores, to_cam_dict
-from samrefiner_lib.experiments.stm import Scale, run_stm_experiment
+from samrefiner_lib.experiments.stm import (
+    Scale,
+    ablation_view,
+    gains_view,
+    merge_rules_view,
+    run_stm_experiment,
+)
 from samrefiner_lib.models import TEST_SPEC, build_sam_from_spec, save_checkpoint
 from samrefiner_lib.stm import (
     IGNORE,
@@ -447,6 +453,18 @@ def test_experiment_tables_with_a_tiny_model(tiny_sam):
     assert sweep.loc[0.5, "miou"] == pytest.approx(ab.loc["stm", "miou"])
     assert len(result.merge_rules) == 6 and result.merge_rules["default"].sum() == 1
     assert set(result.per_class["method"]) == set(ab.index)
+    # The book's views: the paper's gains on the STM row only, ours unchanged.
+    view = ablation_view(result)
+    assert view.loc[("paper", "STM"), ("paper", "Δ coarse")] == "+8.5"
+    assert view.loc[("paper", "coarse"), ("paper", "Δ whole class")] == ""
+    assert view.loc[("paper", "STM"), ("ours", "mIoU")] == pytest.approx(ab.loc["stm", "miou"])
+    gains = gains_view({"default CAM": result})
+    assert gains.loc[("default CAM", "paper"), ("STM over whole class", "ours")] == (
+        pytest.approx(ab.loc["stm", "delta_vs_whole_class"]))
+    assert gains.loc[("default CAM", "paper"), ("STM over whole class", "paper")] == "+0.2"
+    rules = merge_rules_view(result)
+    assert len(rules) == 6 and (rules["default"] == "yes").sum() == 1
+    assert "model=tiny-random" in result.label and "preset=paper" in result.label
 
 
 # --------------------------------------------------------------------------- CLI

@@ -18,9 +18,22 @@ from ..config import RefinerConfig, get_preset
 from ..defects import davis585_coarse_mask, lowres_coarse_mask
 from ..metrics import coco_boundary_ap, coco_mask_ap, masks_to_coco, masks_to_results
 from ..refiner import SAMRefiner
-from ..reporting import RunLabel
+from ..reporting import RunLabel, captioned, paper_numbers, with_paper
 from ..synthetic import CLASS_NAMES, make_scene, split_seeds
 from .common import Settings
+
+#: The paper's AP gain for input masks like each protocol's (id in ``paper_numbers.csv``, where
+#: it comes from): box-local 28 x 28 masks are Mask R-CNN's, the noisier DAVIS-585 masks stand in
+#: for weakly supervised ones.
+PAPER_GAINS: dict[str, tuple[str, str]] = {
+    "lowres": ("t6_maskrcnn", "Table 6, Mask R-CNN masks scored on LVIS annotations"),
+    "davis585": ("t3_pointwssis", "Table 3, PointWSSIS masks (1% of COCO's labels)"),
+}
+#: What each protocol's detections look like, to open a table's caption.
+PROTOCOL_TITLES = {
+    "lowres": "Low-resolution detections (box-local 28 x 28 masks, as from Mask R-CNN)",
+    "davis585": "DAVIS-585-protocol detections (noisier masks, IoU 0.75-0.85)",
+}
 
 
 def _degrade(mask: np.ndarray, rng: np.random.Generator, protocol: str) -> np.ndarray:
@@ -98,3 +111,25 @@ def ap_table(items: Sequence[dict], refiner: SAMRefiner, settings: Settings, dat
     table.attrs["label"] = str(RunLabel(settings.scale.name, settings.model_label, data,
                                         "/".join(sorted({c.preset for c in configs.values()}))))
     return table
+
+
+def book_table(table: pd.DataFrame, protocol: str, precision: int = 1):
+    """An :func:`ap_table` for the book: our AP gain over the input and the paper's beside it on
+    the refined rows, the run label (with the protocol) as the caption, no configuration column.
+
+    Arguments:
+      table: the output of :func:`ap_table`.
+      protocol: the detections' protocol (a key of :data:`PAPER_GAINS`).
+      precision: decimals shown.
+
+    Returns:
+      pandas Styler
+    """
+    number_id, source = PAPER_GAINS[protocol]
+    reported = paper_numbers()
+    gain = reported.loc[reported["id"] == number_id, "value_text"].iloc[0]
+    t = table.drop(columns="configuration")
+    t.insert(1, "AP gain", t["AP"] - t.loc["coarse", "AP"])
+    t = with_paper(t, {k: gain for k in t.index if k != "coarse"}, column="paper AP gain")
+    return captioned(t, f"{PROTOCOL_TITLES[protocol]}: COCO AP (%). {table.attrs['label']}. "
+                        f"Paper AP gain: ViT-H, {source}.", precision=precision)

@@ -51,7 +51,7 @@ from ..evaluation import davis585_masks, evaluate, synth_davis
 from ..metrics.iou import IoUAccumulator, intersection_union, iou_from_counts
 from ..models import available_models
 from ..refiner import SAMRefiner
-from ..reporting import RunLabel
+from ..reporting import PAPER_MARKER, RunLabel, paper_value, with_paper
 from .common import Settings, main_samples
 from .prompt_ablations import prompt_combinations
 
@@ -543,6 +543,124 @@ def objective_check(
     out = pd.DataFrame(rows)
     out.attrs["label"] = _label(settings, data.label, cfg.describe())
     return out
+
+
+# ----------------------------------------------------------------------------- book views
+
+#: Short names of the Fig. 5c selectors for the book's tables and figures, in display order.
+SELECTOR_NAMES = {
+    "predicted IoU (SAM)": "SAM head",
+    "predicted IoU (adapted)": "adapted head",
+    "IoU with coarse mask": "coarse mask",
+    "oracle (ground truth)": "oracle",
+}
+PROMPT_ORDER = ("point", "box", "mask", "all")
+#: The paper's Fig. 5c finding (id ``f5c``: the coarse mask is the better judge for single
+#: prompts, SAM's head for multiple prompts), per prompt set.
+FIG5C_FINDING = {"point": "coarse mask", "box": "coarse mask", "mask": "coarse mask",
+                 "all": "SAM head"}
+#: The paper's numbers (ViT-H, DAVIS-585, Table 1) that fall on a cell of the Fig. 5c analogue:
+#: metric -> (prompts, selector) -> id in ``paper_numbers.csv``.
+PAPER_SELECTION_IDS: dict[str, dict[tuple[str, str], str]] = {
+    "top-1": {("all", "SAM head"): "t1_top1_before", ("all", "adapted head"): "t1_top1_after"},
+    "IoU": {("point", "SAM head"): "t1_point", ("box", "SAM head"): "t1_box",
+            ("all", "SAM head"): "t1_all", ("all", "adapted head"): "t1_plus"},
+}
+
+
+def selection_view(selection: pd.DataFrame, metric: str = "top-1") -> pd.DataFrame:
+    """One metric of :func:`selection_study` for the book: a row per prompt set, a column per
+    selector (short names), and the paper's numbers and Fig. 5c finding beside them.
+
+    Returns:
+      DataFrame indexed by prompts.
+    """
+    t = selection.assign(selector=selection["selector"].map(SELECTOR_NAMES))
+    wide = t.pivot_table(index="prompts", columns="selector", values=metric, aggfunc="first")
+    wide = wide.reindex(index=[p for p in PROMPT_ORDER if p in wide.index],
+                        columns=[c for c in SELECTOR_NAMES.values() if c in wide.columns])
+    wide.columns.name = None
+    wide.insert(0, "objects", t.groupby("prompts")["objects"].first().reindex(wide.index))
+    for sel in ("SAM head", "adapted head"):
+        cells = {p: f"{paper_value(i):.1f}" for (p, s), i in PAPER_SELECTION_IDS[metric].items()
+                 if s == sel and p in wide.index}
+        if cells:
+            wide = with_paper(wide, cells, column=f"paper: {sel}")
+    return with_paper(wide, {p: f for p, f in FIG5C_FINDING.items() if p in wide.index},
+                      column="paper: better judge")
+
+
+def plot_selection(selection: pd.DataFrame, title: str | None = None):
+    """Fig. 5c analogue: top-1 and IoU of each selector per prompt set, as grouped bars, with the
+    paper's numbers (ViT-H, DAVIS-585) as markers on the bars they correspond to.
+
+    Returns:
+      matplotlib Figure
+    """
+    import textwrap
+
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    for ax, metric in zip(axes, ("top-1", "IoU"), strict=True):
+        t = selection_view(selection, metric)
+        selectors = [c for c in SELECTOR_NAMES.values() if c in t.columns]
+        width = 0.8 / len(selectors)
+        x = np.arange(len(t.index))
+        for k, sel in enumerate(selectors):
+            ax.bar(x + (k - (len(selectors) - 1) / 2) * width, t[sel], width, label=sel)
+        first = True
+        for (prompts, sel), number_id in PAPER_SELECTION_IDS[metric].items():
+            if prompts in t.index and sel in selectors:
+                pos = list(t.index).index(prompts) + (selectors.index(sel)
+                                                      - (len(selectors) - 1) / 2) * width
+                ax.scatter([pos], [paper_value(number_id)], **PAPER_MARKER,
+                           label="paper (ViT-H, DAVIS-585)" if first else None)
+                first = False
+        ax.set_xticks(x, [f"{p} prompt" if p != "all" else "all prompts" for p in t.index])
+        ax.set_ylabel(f"{metric} (%)" if metric == "top-1" else "cumulative IoU (%)")
+        ax.set_ylim(0, 105)
+        ax.set_title("best candidate chosen (top-1)" if metric == "top-1"
+                     else "IoU of the chosen masks", fontsize=12)
+    # One legend for both panels, below them: inside a panel it would hide bars.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=10, frameon=False)
+    if title:
+        fig.suptitle(textwrap.fill(title, 110), fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def summary_views(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`adaption_summary` for the book, in two narrow tables: top-1, and IoU with boundary
+    IoU. Rows are (eval set, preset, prompts: ``all`` or ``box`` only); the paper's before ->
+    after (ViT-H, DAVIS-585, adapted and scored on the same images) sits beside our all-prompt
+    rows on the adaption images.
+
+    Returns:
+      (top-1 table, IoU table)
+    """
+    # The box rows' preset is the training-prompt variant of the first preset; the prompts
+    # column already says "box only", so its base name is enough (and keeps the row one line).
+    t = summary.assign(preset=np.where(summary["prompts"] == "box only",
+                                       summary["preset"].str.split(" (", regex=False).str[0],
+                                       summary["preset"]))
+    t["prompts"] = t["prompts"].map({"all prompts": "all", "box only": "box"})
+    t = t.set_index(["eval set", "preset", "prompts"])
+    rows = [k for k in t.index if k[0].startswith("adaption images") and k[2] == "all"]
+
+    def paper(before: str, after: str) -> dict:
+        # Non-breaking spaces: the pair stays on one line in a narrow column.
+        text = f"{paper_value(before):.1f}\u00a0→\u00a0{paper_value(after):.1f}"
+        return {k: text for k in rows}
+
+    top1 = t[["top-1 before", "top-1 after", "top-1 change"]].set_axis(
+        ["before", "after", "Δ"], axis=1)
+    iou = t[["IoU before", "IoU after", "IoU change", "boundary IoU before",
+             "boundary IoU after", "boundary IoU change"]].set_axis(
+        ["IoU before", "IoU after", "IoU Δ", "bIoU before", "bIoU after", "bIoU Δ"], axis=1)
+    return (with_paper(top1, paper("t1_top1_before", "t1_top1_after"), column="paper (ViT-H)"),
+            with_paper(iou, paper("t1_all", "t1_plus"), column="paper IoU (ViT-H)"))
 
 
 @dataclass

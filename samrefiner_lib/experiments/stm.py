@@ -38,6 +38,7 @@ from ..defects import cam_coarse_semantic
 from ..models import load_sam
 from ..models.defaults import DEFAULT_MODEL
 from ..refiner import SAMRefiner
+from ..reporting import RunLabel, paper_numbers, with_paper
 from ..stm import (
     CONFLICT_RULES,
     DROPPED_RULES,
@@ -57,6 +58,22 @@ METHOD_LABELS = {
     "no_merge": "SAMRefiner, split only (no merge)",
     "stm": "SAMRefiner + STM",
 }
+#: Short row labels for the book's tables (the long ones are in the module docstring).
+SHORT_METHOD_LABELS = {
+    "coarse": "coarse",
+    "whole_class": "whole class",
+    "no_merge": "split only",
+    "stm": "STM",
+}
+#: The paper's gains on the VOC pseudo-labels closest to each CAM setting (ids of
+#: ``paper_numbers.csv``): the noisy setting imitates MaskCLIP, the default one CLIP-ES.
+#: ``coarse``: SAMRefiner over the coarse labels (Table 4); ``whole_class``: STM over refining
+#: each class as one prompt set (Table 2c).
+PAPER_GAIN_IDS: dict[bool, dict[str, str]] = {
+    False: {"coarse": "t4_clipes", "whole_class": "t2c_clipes_gain"},
+    True: {"coarse": "t4_maskclip", "whole_class": "t2c_maskclip_gain"},
+}
+PAPER_SOURCE = {False: "CLIP-ES", True: "MaskCLIP"}
 #: Options of ``cam_scores`` for a noisier coarse map (closer to MaskCLIP than to CLIP-ES):
 #: more fragmented objects, more wrong-class blobs, wider over- and under-extension, blobbier
 #: outlines. The default experiment uses the simulator's own defaults.
@@ -126,6 +143,8 @@ class STMExperiment:
       per_class: per-class IoU, one row per (preset, method, class).
       data: description of the data; every table also carries it with ``model`` and ``preset``.
       model: model name.
+      scale: the scale's name (``""`` when run with a custom :class:`Scale`).
+      noisy: whether the coarse labels are the noisier :data:`NOISY_CAM` ones.
     """
 
     ablation: pd.DataFrame
@@ -134,6 +153,16 @@ class STMExperiment:
     per_class: pd.DataFrame
     data: str
     model: str
+    scale: str = ""
+    noisy: bool = False
+
+    @property
+    def label(self) -> str:
+        """What produced the tables (scale, model, data, presets), for captions."""
+        presets = ", ".join(dict.fromkeys(self.ablation["preset"]))
+        if self.scale in ("smoke", "mini", "paper"):
+            return str(RunLabel(self.scale, self.model, self.data, presets))
+        return f"this project, model={self.model}, data={self.data}, preset={presets}"
 
 
 def make_samples(
@@ -341,6 +370,8 @@ def run_stm_experiment(
         per_class=pd.DataFrame(class_rows),
         data=data,
         model=model,
+        scale=scale.name,
+        noisy=noisy,
     )
 
 
@@ -371,6 +402,80 @@ def example_refinement(
     sam = sam if sam is not None else load_sam(model)
     refiner = SAMRefiner(sam, get_preset(preset))
     return sample, refine_semantic(sample.image, sample.coarse, refiner, mode, mu)
+
+
+def _paper_text(number_id: str) -> str:
+    df = paper_numbers()
+    return str(df.loc[df["id"] == number_id, "value_text"].iloc[0])
+
+
+def ablation_view(result: STMExperiment) -> pd.DataFrame:
+    """The ablation for the book: short row labels (preset, method), the paper's gains beside
+    ours on the STM row (blank elsewhere), and no columns every row shares.
+
+    Returns:
+      DataFrame indexed by (preset, method), with two-level columns: ours (mIoU, its change over
+      the coarse labels and over whole-class refinement, refined regions per image) and the
+      paper's two changes.
+    """
+    ab = result.ablation
+    t = pd.DataFrame({
+        ("ours", "mIoU"): ab["miou"].to_numpy(),
+        ("ours", "Δ coarse"): ab["delta_vs_coarse"].to_numpy(),
+        ("ours", "Δ whole class"): ab["delta_vs_whole_class"].to_numpy(),
+        ("ours", "regions"): ab["regions_per_image"].to_numpy(),
+    }, index=pd.MultiIndex.from_arrays(
+        [ab["preset"], ab["method"].map(SHORT_METHOD_LABELS)], names=["preset", "method"]))
+    ids = PAPER_GAIN_IDS[result.noisy]
+    stm_rows = [k for k in t.index if k[1] == SHORT_METHOD_LABELS["stm"]]
+    t = with_paper(t, {k: _paper_text(ids["coarse"]) for k in stm_rows},
+                   column=("paper", "Δ coarse"))
+    return with_paper(t, {k: _paper_text(ids["whole_class"]) for k in stm_rows},
+                      column=("paper", "Δ whole class"))
+
+
+def gains_view(results: Mapping[str, STMExperiment]) -> pd.DataFrame:
+    """The two gains the paper reports, ours beside the paper's, one row per (CAM setting,
+    preset): STM over whole-class refinement (Table 2c) and SAMRefiner + STM over the coarse
+    labels (Table 4).
+
+    Arguments:
+      results: CAM setting name -> experiment.
+
+    Returns:
+      DataFrame with two-level columns (gain, ours / paper).
+    """
+    rows, index = [], []
+    for name, res in results.items():
+        ids = PAPER_GAIN_IDS[res.noisy]
+        stm = res.ablation[res.ablation["method"] == "stm"]
+        for _, r in stm.iterrows():
+            index.append((name, r["preset"]))
+            rows.append([r["delta_vs_whole_class"], _paper_text(ids["whole_class"]),
+                         r["delta_vs_coarse"], _paper_text(ids["coarse"])])
+    cols = pd.MultiIndex.from_product(
+        [["STM over whole class", "SAMRefiner + STM over coarse"], ["ours", "paper"]])
+    return pd.DataFrame(rows, columns=cols,
+                        index=pd.MultiIndex.from_tuples(index, names=["coarse labels", "preset"]))
+
+
+def merge_rules_view(result: STMExperiment) -> pd.DataFrame:
+    """The merge-back rules for the book: short column names, the default rule marked, no
+    columns every row shares. ``contested right``: contested pixels labelled as in the ground
+    truth; ``released bg``: released pixels that are background in the ground truth.
+
+    Returns:
+      DataFrame indexed by (preset, conflict, dropped).
+    """
+    mr = result.merge_rules
+    return pd.DataFrame({
+        "mIoU": mr["miou"].to_numpy(),
+        "contested px": mr["contested_pixels"].to_numpy(),
+        "contested right (%)": mr["contested_correct"].to_numpy(),
+        "released px": mr["released_pixels"].to_numpy(),
+        "released bg (%)": mr["released_truly_background"].to_numpy(),
+        "default": np.where(mr["default"], "yes", ""),
+    }, index=pd.MultiIndex.from_frame(mr[["preset", "conflict", "dropped"]]))
 
 
 def format_tables(result: STMExperiment) -> str:

@@ -37,6 +37,9 @@ def plot_semantic_refinement(
     refinement: SemanticRefinement,
     class_names: Sequence[str] | None = None,
     gt: np.ndarray | None = None,
+    ncols: int = 3,
+    panel_size: float = 4.0,
+    title: str | None = None,
 ) -> Figure:
     """Four (or five, with ground truth) panels of one refined label map.
 
@@ -45,12 +48,20 @@ def plot_semantic_refinement(
       refinement: the output of ``refine_semantic`` for this image.
       class_names: names indexed by class id, for the region captions.
       gt: optional HxW ground-truth label map, drawn last.
+      ncols: panels per row (few per row keep them large when a page scales the figure down
+        to its text width).
+      panel_size: side of one panel in inches.
+      title: optional figure title (e.g. the model and preset that refined it).
 
     Returns:
       matplotlib Figure
     """
     panels = 5 if gt is not None else 4
-    fig, axes = plt.subplots(1, panels, figsize=(3.2 * panels, 3.4))
+    ncols = max(1, min(ncols, panels))
+    nrows = -(-panels // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, panel_size * nrows + 0.4),
+                             squeeze=False)
+    axes = grid.ravel()
     axes[0].imshow(image)
     axes[0].set_title("image")
     axes[1].imshow(colour_labels(image, refinement.coarse))
@@ -69,7 +80,7 @@ def plot_semantic_refinement(
         name = class_names[cls] if class_names is not None and cls < len(class_names) else cls
         score = refinement.scores[r]
         axes[2].text(x0, y0, f"{name} {score:.2f}" if np.isfinite(score) else f"{name}",
-                     color="white", fontsize=6, va="bottom",
+                     color="white", fontsize=9, va="top",  # inside the box: never cut
                      bbox={"facecolor": "black", "alpha": 0.5, "pad": 1, "lw": 0})
     axes[2].set_title(f"{len(regions)} regions ({regions.mode})")
     axes[3].imshow(colour_labels(image, refinement.labels))
@@ -79,5 +90,8 @@ def plot_semantic_refinement(
         axes[4].set_title("ground truth")
     for ax in axes:
         ax.set_axis_off()
+        ax.title.set_fontsize(14)
+    if title:
+        fig.suptitle(title, fontsize=14)
     fig.tight_layout()
     return fig
