@@ -11,8 +11,9 @@ Example:
   python data_scripts/fit_iou_head.py --model sam_lite_real --out runs/iou_head \\
       --export samrefiner_lib/weights/sam_lite_real.pt
 
-Collected example sets are kept in OUT/examples/ (one ``.npz`` per source and seed), so a
-killed or repeated run collects only what is missing. Printed: the val pairs' cumulative IoU,
+Collected example sets are kept in OUT/examples/ (one ``.npz`` per source and seed, named by a
+digest of the decoder weights other than the IoU head's), so a killed or repeated run, or a run
+on the re-fitted model, collects only what is missing. Printed: the val pairs' cumulative IoU,
 mean IoU, boundary IoU and top-1 accuracy of the coarse masks, the head as loaded, the re-fitted
 head and the oracle choice, in percent.
 """
@@ -58,6 +59,18 @@ def in_holdout(name: str, fraction: float) -> bool:
     return int(digest[:8], 16) / 2**32 < fraction
 
 
+def decoder_key(sam: torch.nn.Module) -> str:
+    """A digest of every weight the stored rows depend on: all but the IoU head's (whose input
+    does not depend on it), so sets collected before a re-fit stay valid after it."""
+    h = hashlib.sha256()
+    for name, t in sorted(sam.state_dict().items()):
+        head = "iou_prediction_head" in name
+        if name.startswith(("prompt_encoder.", "mask_decoder.")) and not head:
+            h.update(name.encode())
+            h.update(t.detach().cpu().float().numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
 def bsds_samples(root: Path, seed: int, targets: int) -> list[Sample]:
     """Train-side BSDS500 images, each with region targets of one annotator and coarse masks."""
     bsds = BSDS500(root / "BSDS500")
@@ -77,13 +90,17 @@ def bsds_samples(root: Path, seed: int, targets: int) -> list[Sample]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="sam_lite_real")
+    ap.add_argument("--checkpoint", default=None,
+                    help="start from this weights file of --model (e.g. heads before a re-fit)")
     ap.add_argument("--out", default="runs/iou_head")
     ap.add_argument("--pair-seeds", type=int, nargs="+", default=[1, 2, 3],
                     help="coarse-mask seeds of the train pairs (one example set each)")
-    ap.add_argument("--bsds-seeds", type=int, nargs="*", default=[1],
-                    help="coarse-mask seeds of the train BSDS500 images (none: no BSDS500)")
+    ap.add_argument("--bsds-seeds", type=int, nargs="*", default=[],
+                    help="coarse-mask seeds of train BSDS500 images to fit on too (default none: "
+                         "fitted on BSDS500 regions as well, the head ranked the validation "
+                         "pairs' objects worse)")
     ap.add_argument("--bsds-targets", type=int, default=4, help="region targets per BSDS image")
-    ap.add_argument("--holdout", type=float, default=0.15,
+    ap.add_argument("--holdout", type=float, default=0.25,
                     help="fraction of train images held out to choose the epoch")
     ap.add_argument("--choose-on", choices=["pairs", "all"], default="pairs",
                     help="held-out rows that choose the epoch: the pairs' objects only (like the "
@@ -100,11 +117,13 @@ def main() -> int:
         print("real data folder not found; nothing to fit on", file=sys.stderr)
         return 1
     out = Path(args.out)
-    sam = load_sam(args.model)
+    sam = load_sam(args.model, args.checkpoint)
     refiner = SAMRefiner(sam, "paper", cache=True)
 
+    key = decoder_key(sam)
+
     def collected(label: str, make) -> IoUExamples:
-        path = out / "examples" / f"{args.model}-{label}.npz"
+        path = out / "examples" / f"{args.model}-{key}-{label}.npz"
         if path.is_file():
             return IoUExamples.load(path)
         t = time.perf_counter()
@@ -141,7 +160,7 @@ def main() -> int:
     print(f"fitted in {fit_s:.1f} s; kept epoch {best['epoch']} (holdout {settings.select_by} "
           f"{best[settings.select_by]:.2f}, epoch 0 {log[0][settings.select_by]:.2f})")
     rows = {"coarse": val.coarse_summary(),
-            "head as loaded": val.summary(val.predicted.argmax(1)),
+            "head as loaded": val.summary(head_scores(head, val.tokens)[:, -k:].argmax(1)),
             "re-fitted head": val.summary(head_scores(fitted, val.tokens)[:, -k:].argmax(1)),
             "oracle choice": val.summary(val.true_iou.argmax(1))}
     table = pd.DataFrame(rows).T

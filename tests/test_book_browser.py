@@ -256,12 +256,13 @@ _PAGE_FACTS = """() => {
     navLinks: document.querySelectorAll('.bd-sidebar-primary a.reference.internal').length,
     // Cells that pandas (or anything else) cut short with an ellipsis.
     cutCells: [...document.querySelectorAll('article table td, article table th')]
-      .map(c => c.innerText.trim()).filter(t => /(\.\.\.|\u2026)$/.test(t)).slice(0, 5),
+      .map(c => c.innerText.trim())
+      .filter(t => t.endsWith('...') || t.endsWith('\\u2026')).slice(0, 5),
     // Tables wider than the column of text they sit in (they would scroll or overflow).
     wideTables: article ? [...article.querySelectorAll('table')]
       .filter(t => t.getBoundingClientRect().width > article.clientWidth + 1)
       .map(t => `${Math.round(t.getBoundingClientRect().width)} px > ${article.clientWidth} px: `
-                + t.innerText.slice(0, 60).replace(/\s+/g, ' ')) : [],
+                + t.innerText.slice(0, 60).replace(/\\s+/g, ' ')) : [],
   };
 }"""
 
