@@ -7,8 +7,10 @@ alone is then fitted on those rows; the epoch kept is the best on a held-out par
 images. The validation pairs (the ``val`` side, seed 0: the images and coarse masks of
 ``benchmarks/bench_real_models.py``) are only measured, never fitted on.
 
-Example:
-  python data_scripts/fit_iou_head.py --model sam_lite_real --out runs/iou_head \\
+Example (how the shipped head was made; ``runs/lite/sam_lite_real.pt`` is the heads file that
+``data_scripts/train_on_real.py --export`` wrote, before the re-fit):
+  python data_scripts/fit_iou_head.py --checkpoint runs/lite/sam_lite_real.pt \\
+      --out runs/iou_head --json benchmarks/results/real_training/iou_head_fit.json \\
       --export samrefiner_lib/weights/sam_lite_real.pt
 
 Collected example sets are kept in OUT/examples/ (one ``.npz`` per source and seed, named by a
@@ -106,6 +108,8 @@ def main() -> int:
                     help="held-out rows that choose the epoch: the pairs' objects only (like the "
                          "validation pairs and DAVIS-585) or BSDS500 regions too")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", default=None,
+                    help="also write the fit's record (settings, figures, log) here")
     ap.add_argument("--export", default=None, help="write the model's heads with the new IoU "
                     "head here (a LiteMedSAM heads file)")
     for f, default in asdict(IoUHeadFitSettings()).items():
@@ -167,12 +171,15 @@ def main() -> int:
     print(f"\n{args.model}, 'paper' preset, real val pairs ({len(val)} masks), percent:")
     print(table.round(2).to_markdown())
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.model}-fit.json").write_text(json.dumps(
+    record = json.dumps(
         {"command": " ".join(["data_scripts/fit_iou_head.py", *sys.argv[1:]]),
          "settings": asdict(settings), "train_masks": len(train), "holdout_masks": len(holdout),
          "val_masks": len(val), "fit_seconds": fit_s, "kept_epoch": best["epoch"],
          "val": table.reset_index(names="head").to_dict("records"), "log": log},
-        indent=1, default=float))
+        indent=1, default=float)
+    for path in [out / f"{args.model}-fit.json", *([Path(args.json)] if args.json else [])]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(record)
     if args.export:
         entry = available_models()[args.model]
         meta = torch.load(entry.weights, map_location="cpu", weights_only=True)
