@@ -37,11 +37,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from samrefiner_lib import SAMRefiner, load_sam  # noqa: E402
+from samrefiner_lib.config import RefinerConfig, get_preset  # noqa: E402
 from samrefiner_lib.datasets.bsds500 import BSDS500, region_targets  # noqa: E402
 from samrefiner_lib.datasets.real import default_real_root, load_real_pairs  # noqa: E402
 from samrefiner_lib.datasets.real_split import real_split  # noqa: E402
 from samrefiner_lib.datasets.sample import Sample  # noqa: E402
 from samrefiner_lib.evaluation.protocols import davis585_masks, with_davis585_coarse  # noqa: E402
+from samrefiner_lib.experiments.prompt_ablations import prompt_combinations  # noqa: E402
 from samrefiner_lib.models import available_models  # noqa: E402
 from samrefiner_lib.models.litemedsam import read_heads, save_heads  # noqa: E402
 from samrefiner_lib.training.iou_head_fit import (  # noqa: E402
@@ -107,6 +109,12 @@ def main() -> int:
     ap.add_argument("--choose-on", choices=["pairs", "all"], default="pairs",
                     help="held-out rows that choose the epoch: the pairs' objects only (like the "
                          "validation pairs and DAVIS-585) or BSDS500 regions too")
+    ap.add_argument("--prompt-sets", choices=["paper", "all"], default="all",
+                    help="fit on the paper preset's prompts only, or also on the other six "
+                         "prompt combinations of Table 1 (so that the head ranks their "
+                         "candidates too)")
+    ap.add_argument("--other-seeds", type=int, nargs="+", default=[1],
+                    help="coarse-mask seeds of the train pairs for the other prompt sets")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None,
                     help="also write the fit's record (settings, figures, log) here")
@@ -126,24 +134,36 @@ def main() -> int:
 
     key = decoder_key(sam)
 
-    def collected(label: str, make) -> IoUExamples:
+    def collected(label: str, make, config: RefinerConfig | None = None) -> IoUExamples:
         path = out / "examples" / f"{args.model}-{key}-{label}.npz"
         if path.is_file():
             return IoUExamples.load(path)
         t = time.perf_counter()
         samples = make()
-        ex = collect_iou_examples(refiner, samples, total=len(samples))
+        ex = collect_iou_examples(refiner, samples, config, total=len(samples))
         ex.save(path)
         print(f"{label}: {len(ex)} masks in {time.perf_counter() - t:.0f} s -> {path}",
               flush=True)
         return ex
 
-    val = collected("val-pairs-seed0",
-                    lambda: list(with_davis585_coarse(load_real_pairs(split="val"), 0)))
+    val_pairs = load_real_pairs(split="val")
+    val = collected("val-pairs-seed0", lambda: list(with_davis585_coarse(val_pairs, 0)))
     train_pairs = load_real_pairs(split="train")
     parts = [collected(f"train-pairs-seed{seed}",
                        lambda s=seed: list(with_davis585_coarse(train_pairs, s)))
              for seed in args.pair_seeds]
+    # The other prompt combinations of Table 1 ("point + box + mask" is the paper preset).
+    others = {} if args.prompt_sets == "paper" else {
+        name: cfg for name, cfg in prompt_combinations(get_preset("paper")).items()
+        if name != "point + box + mask"}
+    other_val = {}
+    for name, cfg in others.items():
+        slug = name.replace(" + ", "-")
+        parts += [collected(f"train-pairs-seed{seed}-{slug}",
+                            lambda s=seed: list(with_davis585_coarse(train_pairs, s)), cfg)
+                  for seed in args.other_seeds]
+        other_val[name] = collected(f"val-pairs-seed0-{slug}",
+                                    lambda: list(with_davis585_coarse(val_pairs, 0)), cfg)
     parts += [collected(f"train-bsds-seed{seed}",
                         lambda s=seed: bsds_samples(root, s, args.bsds_targets))
               for seed in args.bsds_seeds]
@@ -170,12 +190,23 @@ def main() -> int:
     table = pd.DataFrame(rows).T
     print(f"\n{args.model}, 'paper' preset, real val pairs ({len(val)} masks), percent:")
     print(table.round(2).to_markdown())
+    combos = {}
+    for name, ex in {**other_val, "point + box + mask": val}.items():
+        before = ex.summary(head_scores(head, ex.tokens)[:, -k:].argmax(1))
+        after = ex.summary(head_scores(fitted, ex.tokens)[:, -k:].argmax(1))
+        combos[name] = {"IoU, loaded": before["IoU"], "IoU, re-fitted": after["IoU"],
+                        "IoU, oracle": ex.summary(ex.true_iou.argmax(1))["IoU"],
+                        "top-1, loaded": before["top-1"], "top-1, re-fitted": after["top-1"]}
+    if other_val:
+        print("\nEvery prompt combination of Table 1, same val pairs (cumulative IoU, top-1):")
+        print(pd.DataFrame(combos).T.round(2).to_markdown())
     out.mkdir(parents=True, exist_ok=True)
     record = json.dumps(
         {"command": " ".join(["data_scripts/fit_iou_head.py", *sys.argv[1:]]),
          "settings": asdict(settings), "train_masks": len(train), "holdout_masks": len(holdout),
          "val_masks": len(val), "fit_seconds": fit_s, "kept_epoch": best["epoch"],
-         "val": table.reset_index(names="head").to_dict("records"), "log": log},
+         "val": table.reset_index(names="head").to_dict("records"),
+         "val_prompt_sets": combos, "log": log},
         indent=1, default=float)
     for path in [out / f"{args.model}-fit.json", *([Path(args.json)] if args.json else [])]:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +218,9 @@ def main() -> int:
                                                                "state_dict")}
         extra["iou_head_fit"] = {"settings": asdict(settings), "kept_epoch": best["epoch"],
                                  "train_masks": len(train), "pair_seeds": args.pair_seeds,
-                                 "bsds_seeds": args.bsds_seeds, "choose_on": args.choose_on}
+                                 "bsds_seeds": args.bsds_seeds, "choose_on": args.choose_on,
+                                 "prompt_sets": args.prompt_sets,
+                                 "other_seeds": args.other_seeds}
         sam.mask_decoder.iou_prediction_head.load_state_dict(fitted.state_dict())
         path = save_heads(sam, args.export, extra=extra)
         # What ships is float16: report the choices of the head as written.

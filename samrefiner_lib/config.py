@@ -256,9 +256,9 @@ class RefinerConfig:
 #: least this. Chosen by ``benchmarks/bench_safe_threshold.py --data pairs`` with
 #: ``sam_lite_real`` (IoU head re-fitted) on the 109 real validation pairs, as the rule and
 #: threshold whose worst change of cumulative IoU, mean IoU and boundary IoU against the coarse
-#: masks is best (+1.57, +1.44, +2.32 points, 32% of the refined masks kept; 0.8 keeps 95% and
-#: gives +1.81, +2.00, +1.41). On held-out BSDS500 regions (``--data bsds``) the same rule gives
-#: +0.24, +0.26, -0.29, against -0.21, -1.55, -2.88 for the ``paper`` preset.
+#: masks is best (+1.25, +1.66, +2.19 points, 51% of the refined masks kept; 0.8 keeps 94% and
+#: gives +1.06, +1.64, +0.75). On held-out BSDS500 regions (``--data bsds``) the same rule gives
+#: +0.03, -0.06, -0.68, against -0.45, -1.86, -3.25 for the ``paper`` preset.
 #: The value depends on the model's IoU head: choose it again for another model.
 SAFE_MIN_SCORE = 0.85
 
