@@ -99,16 +99,20 @@ def plot_refinement(
             row[col].contour(ground_truth[i], levels=[0.5], colors="white", linewidths=1.0)
         score = result.scores[i]
         title = "refined" if np.isnan(score) else f"refined (pred. IoU {score:.2f})"
-        row[col].set_title(title)
+        row[col].set_title(title, fontsize=10)
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
     who = f"model: {model}, " if model else ""
     fig.suptitle(f"SAMRefiner, {who}preset: {result.preset}", fontsize=11)
     handles = prompt_legend_handles(result, ground_truth is not None)
-    fig.tight_layout(rect=(0, 0.9 / fig.get_figheight(), 1, 1))
+    # As few rows as fit two entries per panel column, the entries spread evenly over them.
+    rows = -(-len(handles) // (2 * ncols))
+    ncol = -(-len(handles) // rows)
+    # Room under the panels for the legend's rows (in inches, whatever the figure's height).
+    fig.tight_layout(rect=(0, (0.15 + 0.28 * rows) / fig.get_figheight(), 1, 1))
     # A grey frame: the white and yellow glyphs of the panels would vanish on white.
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=9,
                facecolor="0.6", framealpha=1.0, labelcolor="black")
     return fig
 
