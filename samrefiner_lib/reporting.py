@@ -131,5 +131,9 @@ def captioned(table: pd.DataFrame, caption: str, precision: int = 2, index: bool
              .set_caption(caption)
              .set_table_styles([{"selector": "caption",
                                  "props": "caption-side: top; text-align: left; "
-                                          "font-size: 0.9em; color: #444;"}]))
+                                          "font-size: 0.9em; color: #444;"},
+                                # The book's theme sets no cell padding: adjacent numbers
+                                # would run together ("81.558.7").
+                                {"selector": "td, th", "props": "padding: 0.2em 0.7em;"},
+                                {"selector": "td", "props": "text-align: right;"}]))
     return style if index else style.hide(axis="index")
