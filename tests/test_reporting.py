@@ -12,7 +12,8 @@ def test_with_paper_adds_one_column_and_rejects_unknown_rows():
     ours = pd.DataFrame({"IoU": [81.5, 82.7]}, index=["coarse", "all prompts"])
     out = with_paper(ours, {"all prompts": 86.9}, "paper (ViT-H)")
     assert list(out.columns) == ["IoU", "paper (ViT-H)"]
-    assert out.loc["all prompts", "paper (ViT-H)"] == 86.9 and out.loc["coarse", "paper (ViT-H)"] == ""
+    assert out.loc["all prompts", "paper (ViT-H)"] == 86.9
+    assert out.loc["coarse", "paper (ViT-H)"] == ""
     assert "paper (ViT-H)" not in ours.columns  # a copy, the input is left alone
     with pytest.raises(KeyError, match="missing row"):
         with_paper(ours, {"missing row": 1.0})
