@@ -27,8 +27,8 @@ from ..adaption import (
     pairs_from_list,
 )
 from ..io import InputError, check_distinct_outputs, check_output_file
-from ..models import DEFAULT_MODEL, available_models, read_checkpoint
-from .common import add_model_args, add_preset_args, build_refiner, with_example
+from ..models import available_models, read_checkpoint
+from .common import add_model_args, add_preset_args, build_refiner, model_name, with_example
 
 #: First line of the help: runs as is (the demo files come from `samrefiner demo-data`).
 EXAMPLE = ("samrefiner demo-data demo && samrefiner adapt --list demo/pairs.tsv "
@@ -97,7 +97,7 @@ def _pairs(args: argparse.Namespace) -> list[tuple[Path, list[Path]]]:
 
 def _base_spec(args: argparse.Namespace) -> dict | None:
     """The architecture to record: the registered model's, else the checkpoint's own."""
-    name = args.model or (None if args.checkpoint else DEFAULT_MODEL)
+    name = model_name(args)
     entry = available_models().get(name) if name else None
     if entry is not None and entry.spec is not None:
         return entry.spec.to_dict()
@@ -130,8 +130,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, margin=args.margin, seed=args.seed,
     )
     refiner = build_refiner(args)
-    # The same resolution as build_refiner: no name and no checkpoint means the default model.
-    model = args.model or (None if args.checkpoint else DEFAULT_MODEL)
+    model = model_name(args)  # the same resolution as build_refiner
     label = f"{args.list_file}" if args.list_file else f"{args.images} + {args.masks}"
     adaptor = adapt_iou_head(
         refiner, pairs, cfg, model_name=model, spec=_base_spec(args),

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     names = output_names(args.masks)
     image = load_image(args.image, name="--image")
     masks = load_masks(args.masks, image.shape[:2], name="--mask")
-    label = model_label(args)
+    model, label = model_name(args), model_label(args)
     say(f"loading model {label}")
     refiner = build_refiner(args)
     say(f"encoding the {image.shape[1]}x{image.shape[0]} image and refining {len(masks)} "
@@ -111,10 +111,10 @@ def run(args: argparse.Namespace) -> int:
         "refined": written,
         "outputs": [{"index": i, "mask": str(m), "refined": w}
                     for i, (m, w) in enumerate(zip(args.masks, written, strict=True))],
-        "model": model_name(args),
+        "model": model,
         "checkpoint": args.checkpoint,
         # The weights file actually loaded (shipped weights included) and its MD5.
-        "weights": model_record(model_name(args), args.checkpoint, args.device),
+        "weights": model_record(model, args.checkpoint, args.device),
         "adaptor": args.adaptor,
         "preset": result.preset,
         "config": result.config.to_dict(),
