@@ -51,7 +51,6 @@ from samrefiner_lib.training.iou_head_fit import (  # noqa: E402
     IoUHeadFitSettings,
     collect_iou_examples,
     fit_iou_head,
-    head_scores,
 )
 
 HOLDOUT_SALT = "samrefiner-iou-head-holdout-v1"
@@ -176,7 +175,6 @@ def main() -> int:
           f"({len(set(holdout.names))} images); report on {len(val)} val masks", flush=True)
     settings = IoUHeadFitSettings(**{f: getattr(args, f) for f in asdict(IoUHeadFitSettings())})
     head = sam.mask_decoder.iou_prediction_head
-    k = val.predicted.shape[1]
     t = time.perf_counter()
     fitted, log = fit_iou_head(head, train, holdout, settings)
     fit_s = time.perf_counter() - t
@@ -184,16 +182,16 @@ def main() -> int:
     print(f"fitted in {fit_s:.1f} s; kept epoch {best['epoch']} (holdout {settings.select_by} "
           f"{best[settings.select_by]:.2f}, epoch 0 {log[0][settings.select_by]:.2f})")
     rows = {"coarse": val.coarse_summary(),
-            "head as loaded": val.summary(head_scores(head, val.tokens)[:, -k:].argmax(1)),
-            "re-fitted head": val.summary(head_scores(fitted, val.tokens)[:, -k:].argmax(1)),
+            "head as loaded": val.head_summary(head),
+            "re-fitted head": val.head_summary(fitted),
             "oracle choice": val.summary(val.true_iou.argmax(1))}
     table = pd.DataFrame(rows).T
     print(f"\n{args.model}, 'paper' preset, real val pairs ({len(val)} masks), percent:")
     print(table.round(2).to_markdown())
     combos = {}
     for name, ex in {**other_val, "point + box + mask": val}.items():
-        before = ex.summary(head_scores(head, ex.tokens)[:, -k:].argmax(1))
-        after = ex.summary(head_scores(fitted, ex.tokens)[:, -k:].argmax(1))
+        before = ex.head_summary(head)
+        after = ex.head_summary(fitted)
         combos[name] = {"IoU, loaded": before["IoU"], "IoU, re-fitted": after["IoU"],
                         "IoU, oracle": ex.summary(ex.true_iou.argmax(1))["IoU"],
                         "top-1, loaded": before["top-1"], "top-1, re-fitted": after["top-1"]}
@@ -228,7 +226,7 @@ def main() -> int:
         prefix = "mask_decoder.iou_prediction_head."
         fitted.load_state_dict({k2[len(prefix):]: v.float() for k2, v in sd.items()
                                 if k2.startswith(prefix)})
-        shipped = val.summary(head_scores(fitted, val.tokens)[:, -k:].argmax(1))
+        shipped = val.head_summary(fitted)
         print(f"wrote {path}; val with the float16 head: "
               + ", ".join(f"{m} {v:.2f}" for m, v in shipped.items()))
     return 0

@@ -111,6 +111,11 @@ class IoUExamples:
                 "boundary IoU": 100 * bi.sum() / max(bu.sum(), 1),
                 "top-1": 100 * float((choice == ious.argmax(1)).mean())}
 
+    def head_summary(self, head: nn.Module) -> dict[str, float]:
+        """:meth:`summary` of the choice ``head`` makes (its highest multimask score per row)."""
+        k = self.inter.shape[1]
+        return self.summary(head_scores(head.eval(), self.tokens)[:, -k:].argmax(1))
+
     def coarse_summary(self) -> dict[str, float]:
         c = self.coarse
         return {"IoU": 100 * c[:, 0].sum() / max(c[:, 1].sum(), 1),
@@ -243,7 +248,7 @@ def fit_iou_head(head: nn.Module, train: IoUExamples, holdout: IoUExamples,
     gen = torch.Generator().manual_seed(s.seed)
 
     def evaluate(h: nn.Module) -> dict[str, float]:
-        return holdout.summary(head_scores(h.eval(), holdout.tokens)[:, -k:].argmax(1))
+        return holdout.head_summary(h)
 
     best = {"epoch": 0, "loss": float("nan"), **evaluate(start)}
     log = [best]
