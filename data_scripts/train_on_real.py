@@ -66,6 +66,24 @@ def encode_all(sam: torch.nn.Module, cache: EmbeddingCache, images: list[RealIma
     print(f"embedding cache {cache.folder}: {cache.misses} encoded, {cache.hits} already there")
 
 
+def parse_groups(text: str) -> dict[str, float]:
+    """``'name=share,...'`` -> {name: share}, checked against the trainer's prompt groups."""
+    known = set(REAL_GROUPS)
+    groups: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep or name not in known:
+            raise ValueError(f"expected name=share with a name from {sorted(known)}, got {part!r}")
+        try:
+            share = float(value)
+        except ValueError:
+            raise ValueError(f"share of {name!r} is not a number: {value!r}") from None
+        if share <= 0:
+            raise ValueError(f"share of {name!r} must be positive, got {share}")
+        groups[name] = share
+    return groups
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--start", choices=("litemedsam", "sam_tiny_synth"), required=True)
@@ -98,6 +116,15 @@ def main() -> int:
     ap.add_argument("--checkpoint-every", type=int, default=25)
     ap.add_argument("--log-every", type=int, default=5)
     ap.add_argument("--export", default=None, help="write the shippable float16 weights here")
+    ap.add_argument("--groups", default=None,
+                    help="first-round prompt groups and their shares, e.g. "
+                         "'excavated=0.7,coarse_box=0.15,box_single=0.15' (default: "
+                         "REAL_GROUPS of samrefiner_lib.training.trainer)")
+    ap.add_argument("--cebox", action="store_true",
+                    help="excavated prompts use CEBox, as the paper preset does (default: the "
+                         "tight box)")
+    ap.add_argument("--bsds-share", type=float, default=RealSampleSettings.bsds_share,
+                    help="probability that a training sample is a BSDS500 image")
     ap.add_argument("--init", default=None,
                     help="start a new run from this training checkpoint's weights (a later "
                          "sitting with its own schedule), e.g. runs/lite/last.pt")
@@ -128,16 +155,29 @@ def main() -> int:
         print("--encode-only applies to --start litemedsam (a frozen encoder)", file=sys.stderr)
         return 2
 
+    try:
+        groups = parse_groups(args.groups) if args.groups else dict(REAL_GROUPS)
+    except ValueError as exc:
+        print(f"--groups: {exc}", file=sys.stderr)
+        return 2
+    if args.cebox and not heads:
+        print("--cebox needs cached embeddings (--start litemedsam)", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.bsds_share <= 1.0:
+        print(f"--bsds-share: expected a probability in [0, 1], got {args.bsds_share}",
+              file=sys.stderr)
+        return 2
     samples = RealSampleSettings(
         img_size=int(probe.image_encoder.img_size), targets_per_image=args.targets,
         seed=args.seed, embedding_size=int(probe.prompt_encoder.image_embedding_size[0]),
-        mask_input_size=int(probe.prompt_encoder.mask_input_size[0]))
+        mask_input_size=int(probe.prompt_encoder.mask_input_size[0]),
+        bsds_share=args.bsds_share, cebox=args.cebox)
     settings = TrainSettings(
         steps=args.steps, minutes=args.minutes, batch_images=args.batch, rounds=args.rounds,
         lr=args.lr, warmup_steps=args.warmup, workers=args.workers, seed=args.seed,
         checkpoint_every=args.checkpoint_every, log_every=args.log_every, bf16=False,
         cpu_bf16=args.cpu_bf16,
-        groups=dict(REAL_GROUPS),
+        groups=groups,
     )
     folder = cache.folder if heads else None
 

@@ -368,6 +368,49 @@ def test_excavated_prompts_train_the_multimask_outputs(tiny_sam):
         training_loss(tiny_sam, plain, train_settings, torch.Generator().manual_seed(0))
 
 
+def test_cebox_training_prompts_are_the_refiners_prompts(tiny_sam):
+    from samrefiner_lib.geometry import Frame, ModelGeometry
+    from samrefiner_lib.prompts.excavate import excavate_prompts
+    from samrefiner_lib.training.real_data import EXCAVATION_CEBOX, excavated_arrays
+
+    settings = SampleSettings(img_size=TEST_SPEC.img_size, targets_per_image=3)
+    s = make_sample(5, settings)
+    h, w = (int(v) for v in s["size"])
+    geom = ModelGeometry.of(tiny_sam)
+    emb = encode_image(tiny_sam, s["image"][:h, :w])
+    assert EXCAVATION_CEBOX.use_cebox
+    with pytest.raises(ValueError, match="embedding"):
+        excavated_arrays(s["noisy"], s["valid"], (h, w), geom, EXCAVATION_CEBOX)
+    exc = excavated_arrays(s["noisy"], s["valid"], (h, w), geom, EXCAVATION_CEBOX,
+                           emb.features[0].numpy())
+    idx = np.flatnonzero(s["valid"])
+    # The refiner's own excavation of the same masks, through its embedding of the image.
+    ref = excavate_prompts(s["noisy"][idx, :h, :w], EXCAVATION_CEBOX, emb.frame,
+                           emb.valid_features)
+    assert emb.frame == Frame.of(geom, (h, w))
+    np.testing.assert_array_equal(exc["exc_boxes"][idx], ref.boxes.astype(np.float32))
+    np.testing.assert_array_equal(exc["exc_masks"][idx], ref.mask_logits)
+    for i in idx:
+        ys, xs = np.nonzero(s["noisy"][i])
+        x0, y0, x1, y1 = exc["exc_boxes"][i]
+        assert x0 <= xs.min() and y0 <= ys.min() and x1 >= xs.max() and y1 >= ys.max()
+
+
+def test_train_on_real_groups_option():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "data_scripts" / "train_on_real.py"
+    spec = importlib.util.spec_from_file_location("train_on_real", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.parse_groups("excavated=0.7, box_single=0.3") == {"excavated": 0.7,
+                                                                  "box_single": 0.3}
+    for bad, match in (("excavated", "name=share"), ("boxes=1", "name=share"),
+                       ("point=x", "not a number"), ("point=0", "positive")):
+        with pytest.raises(ValueError, match=match):
+            mod.parse_groups(bad)
+
+
 # --- the shipped default -----------------------------------------------------------------------
 
 def test_the_default_model_is_the_real_photo_model():

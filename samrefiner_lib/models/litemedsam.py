@@ -12,7 +12,7 @@ Two registered models use it:
   with box prompts only, so points, mask prompts and the 3 multimask outputs barely work on
   photographs);
 * ``sam_lite_real``: the same frozen encoder with a prompt encoder and mask decoder re-trained by
-  this project on real photographs (``data_scripts/train_lite_decoder.py``; model card
+  this project on real photographs (``data_scripts/train_on_real.py``; model card
   ``samrefiner_lib/weights/MODEL_CARD_sam_lite_real.md``). Only those parts are shipped (float16).
 
 The package's checkpoint is verified by its SHA-256 before use; a missing package or a different
@@ -218,7 +218,7 @@ def _build_real(heads: Path | None) -> Sam:
     if heads is None:
         raise _checkpoint_error(
             f"model {REAL_MODEL!r} has no shipped heads in this installation ({REAL_HEADS} is "
-            f"missing); train them with data_scripts/train_lite_decoder.py or pass checkpoint=PATH"
+            f"missing); train them with data_scripts/train_on_real.py or pass checkpoint=PATH"
         )
     return build_litemedsam(heads=heads)
 

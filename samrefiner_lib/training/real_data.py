@@ -34,12 +34,14 @@ from ..datasets.real_split import check_split, real_split
 from ..defects import davis585_coarse_mask, lowres_coarse_mask
 from ..embedding_cache import image_key
 from ..geometry import Frame, ModelGeometry
+from ..prompts.cebox import valid_embedding_size
 from ..prompts.excavate import excavate_prompts
 
-#: The prompts the refiner excavates, without CEBox (it needs the embedding, which the data
-#: workers do not have): a distance-guided positive and negative point, the tight box and the
-#: paper's Gaussian mask prompt.
+#: The prompts the refiner excavates without CEBox: a distance-guided positive and negative
+#: point, the tight box and the paper's Gaussian mask prompt.
 EXCAVATION = get_preset("paper", use_cebox=False)
+#: The ``paper`` preset's prompts exactly, with CEBox (needs the cached image embedding).
+EXCAVATION_CEBOX = get_preset("paper")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class RealSampleSettings:
       embedding_size, mask_input_size: the model's grids (for the excavated prompts).
       excavate: also give every target the prompts the refiner would excavate from its noisy
         mask (``exc_*`` keys), for the trainer's ``excavated`` prompt group.
+      cebox: excavate the box with CEBox, as the ``paper`` preset does, instead of the tight
+        box (needs the embedding cache). Off by default: stage 1 of ``sam_lite_real`` was
+        trained with tight boxes.
     """
 
     img_size: int = 256
@@ -68,6 +73,7 @@ class RealSampleSettings:
     embedding_size: int = 64
     mask_input_size: int = 256
     excavate: bool = True
+    cebox: bool = False
 
     def geometry(self) -> ModelGeometry:
         e, g = self.embedding_size, self.mask_input_size
@@ -75,14 +81,16 @@ class RealSampleSettings:
 
 
 def excavated_arrays(noisy: np.ndarray, valid: np.ndarray, size: tuple[int, int],
-                     geometry: ModelGeometry, config: RefinerConfig = EXCAVATION
-                     ) -> dict[str, np.ndarray]:
+                     geometry: ModelGeometry, config: RefinerConfig = EXCAVATION,
+                     embedding: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The refiner's prompts for M noisy masks already in the input frame.
 
     Arguments:
       noisy: MxSxS bool masks, zero padded beyond ``size``.
       valid: (M,) which masks to excavate from.
       size: (h, w) of the unpadded input.
+      config: which prompts to excavate.
+      embedding: CxExE image embedding of the padded input; needed when ``config`` uses CEBox.
 
     Returns:
       ``exc_coords`` Mx2x2 float32 (positive, negative point), ``exc_labels`` Mx2 int64 (-1
@@ -100,7 +108,13 @@ def excavated_arrays(noisy: np.ndarray, valid: np.ndarray, size: tuple[int, int]
     if idx.size:
         # The input frame is its own original frame: the longest side is already img_size.
         frame = Frame.of(geometry, (h, w))
-        p = excavate_prompts(noisy[idx, :h, :w], config, frame)
+        features = None
+        if config.use_box and config.use_cebox:
+            if embedding is None:
+                raise ValueError("CEBox prompts need the image embedding (embedding=None)")
+            vh, vw = valid_embedding_size((h, w), geometry.img_size, geometry.embedding_size)
+            features = torch.from_numpy(embedding[:, :vh, :vw])
+        p = excavate_prompts(noisy[idx, :h, :w], config, frame, features)
         out["exc_coords"][idx] = p.points
         out["exc_labels"][idx] = p.point_labels
         out["exc_boxes"][idx] = p.boxes
@@ -210,16 +224,20 @@ def make_real_sample(images: RealImages, name: str, settings: RealSampleSettings
         valid[i] = True
     out = {"image": padded, "size": np.array([h, w]), "targets": targets, "noisy": noisy,
            "valid": valid}
-    if settings.excavate:
-        out.update(excavated_arrays(noisy, valid, (h, w), settings.geometry()))
     if embeddings is not None:
         key = image_key(image)
         path = embeddings / key[:2] / f"{key}.pt"
         if not path.is_file():
             raise FileNotFoundError(
                 f"no cached embedding for {name} at {path}: run the encoding step first "
-                f"(data_scripts/train_lite_decoder.py --encode-only)")
+                f"(data_scripts/train_on_real.py --encode-only)")
         out["embedding"] = torch.load(path, map_location="cpu", weights_only=True)[0].numpy()
+    if settings.excavate:
+        if settings.cebox and embeddings is None:
+            raise ValueError("RealSampleSettings.cebox needs the embedding cache (embeddings=None)")
+        config = EXCAVATION_CEBOX if settings.cebox else EXCAVATION
+        out.update(excavated_arrays(noisy, valid, (h, w), settings.geometry(), config,
+                                    out.get("embedding")))
     return out
 
 

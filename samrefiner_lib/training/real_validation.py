@@ -3,8 +3,8 @@
 A fixed set of validation pairs (evenly spaced over the ``val`` side of the split, so every
 subset is represented) with DAVIS-585-protocol coarse masks (seeded per pair). Each check
 refines them with the ``paper`` preset and also asks for the ground truth's tight box alone
-(single output), and reports, in percent: the coarse and refined cumulative IoU, and the mean
-IoU of the box prompt.
+(single output), and reports, in percent: the coarse and refined cumulative IoU and cumulative
+boundary IoU, and the mean IoU of the box prompt.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..config import get_preset
 from ..datasets.sample import Sample
 from ..embedding_cache import EmbeddingCache
 from ..evaluation.protocols import davis585_masks
+from ..metrics.boundary import boundary_intersection_union
 from ..metrics.iou import intersection_union
 from ..refiner import SAMRefiner
 
@@ -50,6 +51,7 @@ class RealValidation:
         box = get_preset("paper", use_point=False, use_mask=False, use_cebox=False,
                          multimask_output=False)
         sums = np.zeros((2, 2))  # (coarse, refined) x (intersection, union)
+        bsums = np.zeros((2, 2))  # the same on the boundary bands
         box_ious = []
         for s, coarse in zip(self.samples, self.coarse, strict=True):
             emb = refiner.encode(s.image)
@@ -57,10 +59,13 @@ class RealValidation:
             refined = refiner.refine_masks(emb, coarse).masks[0]
             for row, m in enumerate((coarse[0], refined)):
                 sums[row] += intersection_union(m, gt, s.ignore)
+                bsums[row] += boundary_intersection_union(m, gt, ignore=s.ignore)
             b = refiner.refine_masks(emb, s.gt[:1], box).masks[0]
             inter, union = intersection_union(b, gt, s.ignore)
             box_ious.append(inter / max(union, 1))
         return {"coarse_cIoU": float(100 * sums[0, 0] / sums[0, 1]),
                 "paper_cIoU": float(100 * sums[1, 0] / sums[1, 1]),
+                "coarse_bIoU": float(100 * bsums[0, 0] / bsums[0, 1]),
+                "paper_bIoU": float(100 * bsums[1, 0] / bsums[1, 1]),
                 "box_mIoU": float(100 * np.mean(box_ious)),
                 "pairs": float(len(self.samples))}
