@@ -4,13 +4,15 @@ The refiner (``paper`` preset) is run once over the ``train`` side of the real p
 DAVIS-585-protocol coarse masks, storing, for every refined mask, the IoU head's input and each
 candidate's counts against the ground truth (``samrefiner_lib.training.iou_head_fit``). The head
 alone is then fitted on those rows; the epoch kept is the best on a held-out part of the train
-images. The validation pairs (the ``val`` side, seed 0: the images and coarse masks of
-``benchmarks/bench_real_models.py``) are only measured, never fitted on.
+images (by default on their ``paper``-preset rows, so that the fit may improve the ranking of
+the other prompt sets but not at the cost of the refiner's default). The validation pairs (the
+``val`` side, seed 0: the images and coarse masks of ``benchmarks/bench_real_models.py``) are
+only measured, never fitted on.
 
-Example (how the shipped head was made; ``runs/lite/sam_lite_real.pt`` is the heads file that
-``data_scripts/train_on_real.py --export`` wrote, before the re-fit):
-  python data_scripts/fit_iou_head.py --checkpoint runs/lite/sam_lite_real.pt \\
-      --out runs/iou_head --json benchmarks/results/real_training/iou_head_fit.json \\
+Example (how the shipped head was made; ``runs/lite3b/sam_lite_real.pt`` is the heads file that
+stage 2's ``data_scripts/train_on_real.py --export`` wrote, before the re-fit):
+  python data_scripts/fit_iou_head.py --checkpoint runs/lite3b/sam_lite_real.pt \\
+      --out runs/iou_head3 --json benchmarks/results/real_training/iou_head_fit.json \\
       --export samrefiner_lib/weights/sam_lite_real.pt
 
 Collected example sets are kept in OUT/examples/ (one ``.npz`` per source and seed, named by a
@@ -105,9 +107,11 @@ def main() -> int:
     ap.add_argument("--bsds-targets", type=int, default=4, help="region targets per BSDS image")
     ap.add_argument("--holdout", type=float, default=0.25,
                     help="fraction of train images held out to choose the epoch")
-    ap.add_argument("--choose-on", choices=["pairs", "all"], default="pairs",
-                    help="held-out rows that choose the epoch: the pairs' objects only (like the "
-                         "validation pairs and DAVIS-585) or BSDS500 regions too")
+    ap.add_argument("--choose-on", choices=["paper", "pairs", "all"], default="paper",
+                    help="held-out rows that choose the epoch: the pairs' objects refined with "
+                         "the paper preset's prompts (the refiner's default; epoch 0, the head "
+                         "as loaded, wins when no epoch beats it there), the pairs' objects with "
+                         "every prompt set, or BSDS500 regions too")
     ap.add_argument("--prompt-sets", choices=["paper", "all"], default="all",
                     help="fit on the paper preset's prompts only, or also on the other six "
                          "prompt combinations of Table 1 (so that the head ranks their "
@@ -151,6 +155,7 @@ def main() -> int:
     parts = [collected(f"train-pairs-seed{seed}",
                        lambda s=seed: list(with_davis585_coarse(train_pairs, s)))
              for seed in args.pair_seeds]
+    n_paper_rows = sum(len(p) for p in parts)
     # The other prompt combinations of Table 1 ("point + box + mask" is the paper preset).
     others = {} if args.prompt_sets == "paper" else {
         name: cfg for name, cfg in prompt_combinations(get_preset("paper")).items()
@@ -170,7 +175,10 @@ def main() -> int:
     hold = np.array([in_holdout(n, args.holdout) for n in everything.names])
     pair_rows = np.array([not n.startswith("BSDS500/") for n in everything.names])
     train = everything.subset(~hold)
-    holdout = everything.subset(hold & (pair_rows if args.choose_on == "pairs" else True))
+    paper_rows = np.arange(len(everything)) < n_paper_rows  # the first parts, see above
+    chooser = {"paper": pair_rows & paper_rows, "pairs": pair_rows,
+               "all": np.ones(len(everything), bool)}[args.choose_on]
+    holdout = everything.subset(hold & chooser)
     print(f"fit on {len(train)} masks, choose the epoch on {len(holdout)} held-out masks "
           f"({len(set(holdout.names))} images); report on {len(val)} val masks", flush=True)
     settings = IoUHeadFitSettings(**{f: getattr(args, f) for f in asdict(IoUHeadFitSettings())})
