@@ -15,8 +15,10 @@ each with a DAVIS-585-protocol coarse mask. For every candidate threshold of
 it), and of ``accept_min_score`` (kept only when SAM's predicted IoU reaches it), the script
 reports the change in cumulative IoU, mean IoU and cumulative boundary IoU against the coarse
 masks, and picks the rule and threshold whose smallest of the three changes is largest: a rule
-meant to do no harm should improve all three. With one iteration the rule is applied to the
-``paper`` preset's output after the fact, which is exactly what the refiner does.
+meant to do no harm should improve all three. ``--combine`` reads the tables of several such
+runs and picks the rule whose worst change over all of them is best. With one iteration the
+rule is applied to the ``paper`` preset's output after the fact, which is exactly what the
+refiner does.
 """
 
 from __future__ import annotations
@@ -73,6 +75,22 @@ def bsds_items(args: argparse.Namespace) -> list | None:
     return items
 
 
+def combine(paths: list[str]) -> int:
+    """Choose one rule for several validation sets: the best worst change over all of them."""
+    worst = {}
+    for path in paths:
+        record = json.loads(Path(path).read_text())
+        df = pd.DataFrame(record["table"]).set_index(["rule", "threshold"])
+        worst[f"{record['data']} ({record['objects']} objects)"] = df["worst change"]
+    both = pd.DataFrame(worst)
+    both["worst over all"] = both.min(axis=1)
+    best_rule, best = both["worst over all"].idxmax()
+    print("worst change of IoU, mIoU and boundary IoU against the coarse masks (points):")
+    print(both.round(2).to_markdown())
+    print(f"\nchosen: {best_rule} >= {best}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="sam_lite_real")
@@ -85,7 +103,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--combine", nargs="+", default=None, metavar="JSON",
+                    help="refine nothing: read the tables that earlier runs wrote with --json "
+                         "(e.g. --data pairs and --data bsds) and choose the rule whose worst "
+                         "change over all of them is best")
     args = ap.parse_args()
+    if args.combine:
+        return combine(args.combine)
     torch.set_num_threads(args.threads)
     refiner = SAMRefiner(load_sam(args.model, args.checkpoint), "paper", cache=True)
     items = pair_items(args) if args.data == "pairs" else bsds_items(args)
