@@ -31,10 +31,10 @@ from ..config import RefinerConfig, get_preset
 from ..datasets.bsds500 import BSDS500, region_targets
 from ..datasets.real import load_real_pairs
 from ..datasets.real_split import check_split, real_split
+from ..decoding import ImageEmbedding
 from ..defects import davis585_coarse_mask, lowres_coarse_mask
 from ..embedding_cache import image_key
 from ..geometry import Frame, ModelGeometry
-from ..prompts.cebox import valid_embedding_size
 from ..prompts.excavate import excavate_prompts
 
 #: The prompts the refiner excavates without CEBox: a distance-guided positive and negative
@@ -112,8 +112,7 @@ def excavated_arrays(noisy: np.ndarray, valid: np.ndarray, size: tuple[int, int]
         if config.use_box and config.use_cebox:
             if embedding is None:
                 raise ValueError("CEBox prompts need the image embedding (embedding=None)")
-            vh, vw = valid_embedding_size((h, w), geometry.img_size, geometry.embedding_size)
-            features = torch.from_numpy(embedding[:, :vh, :vw])
+            features = ImageEmbedding(torch.from_numpy(embedding)[None], frame).valid_features
         p = excavate_prompts(noisy[idx, :h, :w], config, frame, features)
         out["exc_coords"][idx] = p.points
         out["exc_labels"][idx] = p.point_labels
